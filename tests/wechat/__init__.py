@@ -1,0 +1,1 @@
+"""Tests for the outbound WeChat client and URL builders."""
