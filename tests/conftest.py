@@ -1,0 +1,116 @@
+"""Shared fixtures: a real PostgreSQL (embedded pgserver or TEST_DATABASE_URL), one rolled-back
+transaction per test, the site app and an HTTP client for it."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from urllib.parse import urlsplit, urlunsplit
+
+os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.gettempdir())  # platformdirs warns without it
+
+import pytest
+from aiohttp.test_utils import TestClient
+from cryptography.fernet import Fernet
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from webapp.app import create_app
+from webapp.clock import FrozenClock
+from webapp.migrations import upgrade_head
+from webapp.settings import Settings, to_asyncpg_url
+
+T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+TOKEN_KEY = Fernet.generate_key().decode()
+
+
+class Postgres:
+    """A PostgreSQL server the tests may create databases on."""
+
+    def __init__(self, url: str, server: object | None = None) -> None:
+        self.url = url
+        self.server = server
+
+    def database_url(self, name: str) -> str:
+        """URL of database `name` on this server, created if missing."""
+        import asyncio
+
+        async def create() -> None:
+            engine = create_async_engine(to_asyncpg_url(self.url), isolation_level="AUTOCOMMIT", poolclass=NullPool)
+            async with engine.connect() as conn:
+                from sqlalchemy import text
+
+                exists = await conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+                if not exists:
+                    await conn.execute(text(f'CREATE DATABASE "{name}"'))
+            await engine.dispose()
+
+        asyncio.run(create())
+        return urlunsplit(urlsplit(self.url)._replace(path=f"/{name}"))
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """TEST_DATABASE_URL's server, or an embedded one in a temporary directory."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        yield Postgres(url)
+        return
+    import pgserver
+
+    data_dir = tempfile.mkdtemp(prefix="webapp-test-pg-", dir="/tmp")  # pgserver's OS user can't read /root
+    server = pgserver.get_server(data_dir, cleanup_mode="delete")
+    yield Postgres(server.get_uri(), server)
+    server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def database_url(postgres: Postgres) -> str:
+    """A database migrated to head once per test session."""
+    url = postgres.database_url("webapp_test")
+    upgrade_head(url)
+    return url
+
+
+@pytest.fixture
+async def db_connection(database_url: str) -> AsyncIterator[AsyncConnection]:
+    """One connection inside a transaction that is rolled back after the test."""
+    engine = create_async_engine(to_asyncpg_url(database_url), poolclass=NullPool)
+    async with engine.connect() as conn:
+        transaction = await conn.begin()
+        yield conn
+        await transaction.rollback()
+    await engine.dispose()
+
+
+@pytest.fixture
+def sessionmaker(db_connection: AsyncConnection) -> async_sessionmaker[AsyncSession]:
+    """Sessions joined to the test's transaction: their commits become savepoints."""
+    return async_sessionmaker(bind=db_connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    """The site's clock, frozen at T0 until a test moves it."""
+    return FrozenClock(T0)
+
+
+@pytest.fixture
+def settings() -> Settings:
+    """Safe test settings; WeChat apps are added by the WeChat fixtures."""
+    return Settings(
+        database_url=None,
+        secret_key="test-secret-key-that-is-long-enough-0123456789",
+        token_keys=(TOKEN_KEY,),
+        public_url="http://localhost:8080",
+        run_worker=False,
+    )
+
+
+@pytest.fixture
+async def client(aiohttp_client, settings: Settings, sessionmaker, clock) -> TestClient:  # type: ignore[no-untyped-def]
+    """An HTTP client for the site on a real loopback server."""
+    app = create_app(settings, sessionmaker=sessionmaker, clock=clock)
+    return await aiohttp_client(app)

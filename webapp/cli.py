@@ -1,0 +1,132 @@
+"""The `webapp` command: dev, serve, worker, migrate, simulator, check-config."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+import warnings
+from collections.abc import Sequence
+
+from dotenv import load_dotenv
+
+from webapp.settings import ConfigError, Settings
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Arguments of every sub-command."""
+    parser = argparse.ArgumentParser(prog="webapp", description="A site with its own accounts and WeChat login.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    dev = sub.add_parser("dev", help="everything on one machine: database, simulator, site, worker")
+    dev.add_argument("--port", type=int, default=8080)
+    dev.add_argument("--sim-port", type=int, default=8081)
+    dev.add_argument("--sim-host", default="127.0.0.1", help="0.0.0.0 to scan the QR with a phone on your network")
+    serve = sub.add_parser("serve", help="the site (production)")
+    serve.add_argument("--host", default="0.0.0.0")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--no-worker", action="store_true", help="do not run the token refresh worker in-process")
+    worker = sub.add_parser("worker", help="the token refresh worker alone")
+    worker.add_argument("--once", action="store_true", help="refresh everything due now, then exit")
+    sub.add_parser("migrate", help="alembic upgrade head against the configured database")
+    sim = sub.add_parser("simulator", help="the WeChat simulator alone")
+    sim.add_argument("--host", default="127.0.0.1")
+    sim.add_argument("--port", type=int, default=8081)
+    sub.add_parser("check-config", help="validate the configuration and say exactly what is wrong")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script."""
+    args = build_parser().parse_args(argv)
+    load_dotenv(".env", override=False)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # aiohttp-session keys requests with plain strings; harmless, and not ours to change.
+    warnings.filterwarnings("ignore", category=Warning, module="aiohttp_session")
+    command = args.command.replace("-", "_")
+    return int(globals()[f"cmd_{command}"](args) or 0)
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    """Run the embedded database, simulator, site and worker together."""
+    from webapp.devserver import run_dev
+
+    return run_dev(site_port=args.port, sim_host=args.sim_host, sim_port=args.sim_port)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve the site after refusing unsafe configuration."""
+    from aiohttp import web
+
+    from webapp.app import create_app
+
+    settings = _production_settings()
+    if settings is None:
+        return 2
+    settings = settings.with_(run_worker=not args.no_worker)
+    web.run_app(create_app(settings), host=args.host, port=args.port, access_log=None)
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Run the refresh worker alone."""
+    from webapp.wechat.worker import run_worker
+
+    settings = _production_settings()
+    if settings is None:
+        return 2
+    return asyncio.run(run_worker(settings, once=args.once))
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """alembic upgrade head."""
+    from webapp.migrations import upgrade_head
+
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        from webapp.devserver import embedded_database_url
+
+        url = embedded_database_url()
+    upgrade_head(url)
+    print("database is at the latest migration")
+    return 0
+
+
+def cmd_simulator(args: argparse.Namespace) -> int:
+    """Serve the WeChat simulator alone."""
+    from aiohttp import web
+
+    from webapp.wechat_sim.app import create_simulator_app
+    from webapp.wechat_sim.state import SimulatorState
+
+    state = SimulatorState.from_env(os.environ)
+    print(f"WeChat simulator on http://{args.host}:{args.port}/ (apps, test users and how to try each flow)")
+    web.run_app(create_simulator_app(state), host=args.host, port=args.port, print=None, access_log=None)
+    return 0
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    """Print every configuration problem and what to enter in WeChat's consoles."""
+    from webapp.configcheck import report
+
+    ok, text = report(Settings.from_env(os.environ))
+    print(text)
+    return 0 if ok else 1
+
+
+def _production_settings() -> Settings | None:
+    settings = Settings.from_env(os.environ)
+    try:
+        settings.validate()
+    except ConfigError as exc:
+        print("Refusing to start: the configuration is unsafe.", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        print("Run `webapp check-config` for the full report.", file=sys.stderr)
+        return None
+    if not settings.database_url:
+        print("Refusing to start: DATABASE_URL is not set (only `webapp dev` runs an embedded database).", file=sys.stderr)
+        return None
+    return settings

@@ -1,0 +1,118 @@
+"""`webapp dev`: embedded PostgreSQL, migrations, the simulator, the site and the worker in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import signal
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+from webapp.settings import Settings, WeChatAppConfig
+
+VAR_DIR = Path("var")
+
+
+def embedded_database_url() -> str:
+    """Start (or reuse) the embedded PostgreSQL under ./var/pgdata and return its URL."""
+    import pgserver
+
+    data_dir = (VAR_DIR / "pgdata").resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(data_dir, cleanup_mode="stop")
+    return server.get_uri()
+
+
+def _kept_secret(name: str, make: callable) -> str:  # type: ignore[valid-type]
+    """A secret generated once and kept in ./var so restarts keep sessions and tokens readable."""
+    path = VAR_DIR / name
+    if not path.exists():
+        VAR_DIR.mkdir(exist_ok=True)
+        path.write_text(make())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def dev_settings(env: dict[str, str], *, site_port: int, sim_host: str, sim_port: int) -> Settings:
+    """Settings for dev: generated secrets, and WeChat pointed at the local simulator unless configured."""
+    from webapp.wechat_sim import fixture
+
+    sim = f"http://127.0.0.1:{sim_port}"
+    env = dict(env)
+    env.setdefault("SECRET_KEY", _kept_secret("secret_key", lambda: secrets.token_urlsafe(48)))
+    env.setdefault("TOKEN_KEYS", _kept_secret("token_key", lambda: Fernet.generate_key().decode()))
+    env.setdefault("PUBLIC_URL", f"http://localhost:{site_port}")
+    env.setdefault("WECHAT_OPEN_BASE", sim)
+    env.setdefault("WECHAT_API_BASE", sim)
+    env.setdefault("WECHAT_JS_URL", f"{sim}/connect/zh_CN/htmledition/js/wxLogin.js")
+    settings = Settings.from_env(env, dev=True)
+    if settings.wechat_web is None:
+        settings = settings.with_(wechat_web=WeChatAppConfig(fixture.WEBSITE_APPID, fixture.WEBSITE_SECRET))
+    if settings.wechat_mp is None:
+        settings = settings.with_(wechat_mp=WeChatAppConfig(fixture.MP_APPID, fixture.MP_SECRET))
+    if not settings.database_url:
+        settings = settings.with_(database_url=embedded_database_url())
+    return settings
+
+
+def run_dev(*, site_port: int, sim_host: str, sim_port: int) -> int:
+    """Start everything, print where it is, stop cleanly on Ctrl-C."""
+    from webapp.migrations import upgrade_head
+
+    print("Starting the embedded PostgreSQL (data in ./var/pgdata) ..." if not os.environ.get("DATABASE_URL") else "Using DATABASE_URL")
+    settings = dev_settings(dict(os.environ), site_port=site_port, sim_host=sim_host, sim_port=sim_port)
+    upgrade_head(settings.database_url or "")
+    print("Database migrated to the latest schema.")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve(settings, site_port=site_port, sim_host=sim_host, sim_port=sim_port))
+    print("Stopped.")
+    return 0
+
+
+async def _serve(settings: Settings, *, site_port: int, sim_host: str, sim_port: int) -> None:
+    from aiohttp import web
+
+    from webapp.app import create_app
+    from webapp.wechat_sim.app import create_simulator_app
+    from webapp.wechat_sim.state import SimulatorState
+
+    sim_state = SimulatorState.from_env(os.environ)
+    runners = [web.AppRunner(create_simulator_app(sim_state), access_log=None), web.AppRunner(create_app(settings), access_log=None)]
+    for runner in runners:
+        await runner.setup()
+    await web.TCPSite(runners[0], sim_host, sim_port).start()
+    await web.TCPSite(runners[1], "localhost", site_port).start()
+    _print_banner(settings, sim_state, site_port=site_port, sim_host=sim_host, sim_port=sim_port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for runner in reversed(runners):
+            await runner.cleanup()
+
+
+def _print_banner(settings: Settings, sim_state: object, *, site_port: int, sim_host: str, sim_port: int) -> None:
+    sim = f"http://127.0.0.1:{sim_port}"
+    lines = [
+        "",
+        f"  Site:            http://localhost:{site_port}/",
+        f"  WeChat simulator: {sim}/   (apps, secrets, test users, how to try each flow)",
+        f"  Database:        {'embedded PostgreSQL in ./var/pgdata' if 'host=' in (settings.database_url or '') else 'DATABASE_URL'}",
+        "",
+        "  Try it:",
+        f"  - QR login: open http://localhost:{site_port}/login, click 'Log in with WeChat', then open the",
+        "    QR's phone page link in a second tab (or scan it with a phone: run with --sim-host 0.0.0.0).",
+        f"  - In-WeChat login: {sim}/_sim/wechat-browser?user=1&next=http://localhost:{site_port}/auth/wechat/start",
+        "",
+        "  Test users:",
+    ]
+    for user in getattr(sim_state, "users", lambda: [])() if callable(getattr(sim_state, "users", None)) else []:
+        lines.append(f"    {user}")
+    lines.append("\n  Ctrl-C stops everything.\n")
+    print("\n".join(lines), flush=True)

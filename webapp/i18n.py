@@ -1,0 +1,120 @@
+"""Translations (Babel catalogs compiled in memory) and per-request locale selection."""
+
+from __future__ import annotations
+
+import gettext as gettext_module
+from contextvars import ContextVar
+from io import BytesIO
+from pathlib import Path
+
+from aiohttp import web
+from babel import Locale, UnknownLocaleError
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
+
+from webapp.keys import translator_key
+
+LOCALES = ("zh_CN", "en")
+DEFAULT_LOCALE = "zh_CN"
+LANG_COOKIE = "lang"
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+LOCALE_NAMES = {"zh_CN": "简体中文", "en": "English"}
+
+_current: ContextVar[gettext_module.NullTranslations] = ContextVar(
+    "translations", default=gettext_module.NullTranslations()
+)
+locale_key = web.RequestKey("locale", str)
+
+
+class Translator:
+    """Holds one catalog per supported locale; English is the source language."""
+
+    def __init__(self, locale_dir: Path = LOCALE_DIR) -> None:
+        self._catalogs: dict[str, gettext_module.NullTranslations] = {"en": gettext_module.NullTranslations()}
+        for locale in LOCALES:
+            po = locale_dir / locale / "LC_MESSAGES" / "messages.po"
+            if po.exists():
+                self._catalogs[locale] = _compile(po, locale)
+
+    def activate(self, locale: str) -> None:
+        """Make `locale` the language of gettext calls in the current task."""
+        _current.set(self._catalogs.get(locale, self._catalogs["en"]))
+
+
+def _compile(po: Path, locale: str) -> Translations:
+    with po.open("rb") as f:
+        catalog = read_po(f, locale=locale)
+    buffer = BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(fp=buffer)
+
+
+def current_translations() -> gettext_module.NullTranslations:
+    """The catalog of the current request's language."""
+    return _current.get()
+
+
+def gettext(message: str, **variables: object) -> str:
+    """Translate into the current request's language, then fill %(name)s placeholders."""
+    text = _current.get().gettext(message)
+    return text % variables if variables else text
+
+
+def ngettext(singular: str, plural: str, n: int, **variables: object) -> str:
+    """Plural-aware translation; `num` is available as a placeholder."""
+    text = _current.get().ngettext(singular, plural, n)
+    return text % {"num": n, **variables}
+
+
+_ = gettext
+
+
+def choose_locale(request: web.Request) -> str:
+    """The remembered choice (cookie), else the best Accept-Language match, else the default."""
+    chosen = request.cookies.get(LANG_COOKIE)
+    if chosen in LOCALES:
+        return chosen
+    return negotiate(request.headers.get("Accept-Language", ""))
+
+
+def negotiate(accept_language: str) -> str:
+    """Pick a supported locale from an Accept-Language header, by quality."""
+    ranked: list[tuple[float, int, str]] = []
+    for index, part in enumerate(accept_language.split(",")[:20]):
+        tag, _sep, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                continue
+        ranked.append((-quality, index, tag.strip()))
+    for _q, _i, tag in sorted(ranked):
+        match = _match(tag)
+        if match:
+            return match
+    return DEFAULT_LOCALE
+
+
+def _match(tag: str) -> str | None:
+    if not tag or tag == "*":
+        return None
+    try:
+        locale = Locale.parse(tag.replace("-", "_"))
+    except (UnknownLocaleError, ValueError):
+        return None
+    if locale.language == "zh":
+        # Traditional-script readers still read Simplified better than English.
+        return "zh_CN"
+    return "en" if locale.language == "en" else None
+
+
+@web.middleware
+async def i18n_middleware(request: web.Request, handler: web.RequestHandler) -> web.StreamResponse:
+    """Choose and activate the request's language."""
+    locale = choose_locale(request)
+    request[locale_key] = locale
+    request.app[translator_key].activate(locale)
+    return await handler(request)

@@ -1,0 +1,100 @@
+"""Error pages (localised, never a traceback) and security headers on every response."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+from yarl import URL
+
+from webapp.csrf import CSRFFailure
+from webapp.i18n import gettext as _
+from webapp.keys import settings_key
+from webapp.templating import render
+
+log = logging.getLogger("webapp")
+
+
+def _messages(status: int) -> tuple[str, str]:
+    titles = {
+        400: (_("Bad request"), _("The request could not be understood. Go back and try again.")),
+        401: (_("Please log in"), _("You need to log in to see this page.")),
+        403: (_("Forbidden"), _("You are not allowed to do that.")),
+        404: (_("Page not found"), _("There is nothing at this address. Check the link or go back home.")),
+        405: (_("Method not allowed"), _("This page cannot be used that way.")),
+        413: (_("Too much data"), _("What you sent is larger than this site accepts.")),
+        429: (_("Too many requests"), _("Please wait a moment and try again.")),
+    }
+    return titles.get(status, (_("Something went wrong"), _("An unexpected error happened on our side. Please try again in a moment.")))
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: web.RequestHandler) -> web.StreamResponse:
+    """Turn HTTP errors and unexpected exceptions into friendly pages (JSON under /api/)."""
+    try:
+        return await handler(request)
+    except CSRFFailure:
+        return await error_page(
+            request, 403, _("Form expired"), _("This form has expired or came from another site. Go back, reload the page and try again.")
+        )
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        response = await error_page(request, exc.status, *_messages(exc.status))
+        if "Allow" in exc.headers:
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return await error_page(request, 500, *_messages(500))
+
+
+async def error_page(request: web.Request, status: int, title: str, message: str) -> web.Response:
+    """A localised error page, or a small JSON body for API paths."""
+    if request.path.startswith("/api/"):
+        return web.json_response({"error": title, "message": message}, status=status)
+    try:
+        return await render(request, "errors/error.html", {"status": status, "title": title, "message": message}, status=status)
+    except Exception:  # the page itself failed (database down): plain text, still no traceback
+        log.exception("error page failed to render")
+        return web.Response(status=status, text=f"{status} {title}\n{message}\n", content_type="text/plain")
+
+
+def content_security_policy(request: web.Request) -> str:
+    """CSP allowing only our own assets plus WeChat's script, QR frame and avatars."""
+    settings = request.app[settings_key]
+    js_origin = _origin(settings.wechat_js_url)
+    open_origin = _origin(settings.wechat_open_base)
+    ancestors = "'self'"
+    if request.match_info.route.name == "wechat_callback":
+        # With self_redirect=true the callback renders inside WeChat's QR iframe.
+        ancestors = f"'self' {open_origin}"
+    return "; ".join(
+        [
+            "default-src 'self'",
+            f"script-src 'self' {js_origin}",
+            f"frame-src {open_origin}",
+            f"img-src 'self' data: {open_origin} https://thirdwx.qlogo.cn https://wx.qlogo.cn",
+            "style-src 'self'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            f"form-action 'self' {open_origin}",
+            f"frame-ancestors {ancestors}",
+        ]
+    )
+
+
+def _origin(url: str) -> str:
+    parsed = URL(url)
+    return str(parsed.origin()) if parsed.is_absolute() else "'self'"
+
+
+async def add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """on_response_prepare hook: security headers on every response, errors and static files included."""
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", content_security_policy(request))
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin-allow-popups")
+    if request.app[settings_key].secure_cookies:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")

@@ -1,0 +1,58 @@
+"""Site-wide pages: home, health check, /api/me, language switch, WeChat domain verification."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from sqlalchemy import text
+
+from webapp.accounts.session import current_user, login_required
+from webapp.i18n import LANG_COOKIE, LOCALES
+from webapp.keys import db_key, settings_key
+from webapp.profile import describe_user
+from webapp.security import safe_next
+from webapp.templating import render
+
+
+async def home(request: web.Request) -> web.Response:
+    """The landing page."""
+    return await render(request, "home.html")
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """200 when the app and its database answer, 503 otherwise."""
+    try:
+        async with request.app[db_key]() as s:
+            await s.execute(text("SELECT 1"))
+    except Exception:  # any database failure means "not healthy"
+        return web.json_response({"status": "unavailable", "database": "down"}, status=503)
+    return web.json_response({"status": "ok", "database": "ok"})
+
+
+@login_required
+async def api_me(request: web.Request) -> web.Response:
+    """The logged-in user as JSON (design.md's shape); 401 when anonymous."""
+    user = await current_user(request)
+    assert user is not None
+    return web.json_response(await describe_user(request.app[db_key], user))
+
+
+async def set_language(request: web.Request) -> web.Response:
+    """Switch language and remember it in a cookie, then go back."""
+    locale = request.match_info["locale"]
+    if locale not in LOCALES:
+        raise web.HTTPNotFound()
+    response = web.HTTPFound(safe_next(request.query.get("next")))
+    response.set_cookie(
+        LANG_COOKIE, locale, max_age=365 * 24 * 3600, httponly=True, samesite="Lax",
+        secure=request.app[settings_key].secure_cookies,
+    )
+    raise response
+
+
+async def mp_verify(request: web.Request) -> web.Response:
+    """Serve the official account's domain-verification file from configuration."""
+    name = f"MP_verify_{request.match_info['token']}.txt"
+    content = request.app[settings_key].mp_verify.get(name)
+    if content is None:
+        raise web.HTTPNotFound()
+    return web.Response(text=content, content_type="text/plain")

@@ -1,0 +1,196 @@
+"""Configuration: one frozen Settings built from the environment, and its validation."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from yarl import URL
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULT_OPEN_BASE = "https://open.weixin.qq.com"
+DEFAULT_API_BASE = "https://api.weixin.qq.com"
+DEFAULT_JS_URL = "https://res.wx.qq.com/connect/zh_CN/htmledition/js/wxLogin.js"
+DEFAULT_PUBLIC_URL = "http://localhost:8080"
+
+
+class ConfigError(ValueError):
+    """The configuration is unusable; `problems` says which variable and how to fix it."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class WeChatAppConfig:
+    """AppID and secret of one WeChat app (website app or official account)."""
+
+    appid: str
+    secret: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the site needs to run; built once in the CLI or the tests."""
+
+    database_url: str | None = None
+    secret_key: str = field(default="", repr=False)
+    token_keys: tuple[str, ...] = field(default=(), repr=False)
+    public_url: str = DEFAULT_PUBLIC_URL
+    wechat_web: WeChatAppConfig | None = None
+    wechat_mp: WeChatAppConfig | None = None
+    wechat_open_base: str = DEFAULT_OPEN_BASE
+    wechat_api_base: str = DEFAULT_API_BASE
+    wechat_js_url: str = DEFAULT_JS_URL
+    wechat_timeout_s: float = 10.0
+    mp_verify: Mapping[str, str] = field(default_factory=dict)
+    templates_dir: Path = REPO_ROOT / "templates"
+    static_dir: Path = REPO_ROOT / "static"
+    serve_static: bool = True
+    session_max_age_s: int = 14 * 24 * 3600
+    recent_auth_s: int = 600
+    max_body_bytes: int = 64 * 1024
+    run_worker: bool = True
+    worker_interval_s: float = 60.0
+    dev: bool = False
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], **overrides: Any) -> Settings:
+        """Read settings from environment variables (unset values keep their defaults)."""
+        get = lambda name: (env.get(name) or "").strip() or None  # noqa: E731
+        values: dict[str, Any] = {
+            "database_url": get("DATABASE_URL"),
+            "secret_key": get("SECRET_KEY") or "",
+            "token_keys": _split_keys(get("TOKEN_KEYS")),
+            "public_url": (get("PUBLIC_URL") or DEFAULT_PUBLIC_URL).rstrip("/"),
+            "wechat_web": _app(get("WECHAT_WEB_APPID"), get("WECHAT_WEB_SECRET")),
+            "wechat_mp": _app(get("WECHAT_MP_APPID"), get("WECHAT_MP_SECRET")),
+            "wechat_open_base": (get("WECHAT_OPEN_BASE") or DEFAULT_OPEN_BASE).rstrip("/"),
+            "wechat_api_base": (get("WECHAT_API_BASE") or DEFAULT_API_BASE).rstrip("/"),
+            "wechat_js_url": get("WECHAT_JS_URL") or DEFAULT_JS_URL,
+            "mp_verify": _mp_verify(get("WECHAT_MP_VERIFY")),
+        }
+        values.update(overrides)
+        return cls(**values)
+
+    def with_(self, **changes: Any) -> Settings:
+        """Return a copy with some fields changed."""
+        return replace(self, **changes)
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies carry `Secure` when the site is served over https."""
+        return URL(self.public_url).scheme == "https"
+
+    @property
+    def callback_url(self) -> str:
+        """The one redirect_uri registered for every WeChat flow."""
+        return self.public_url + "/auth/wechat/callback"
+
+    @property
+    def async_database_url(self) -> str | None:
+        """DATABASE_URL with the asyncpg driver SQLAlchemy needs."""
+        return to_asyncpg_url(self.database_url) if self.database_url else None
+
+    def problems(self) -> list[str]:
+        """Every reason this configuration is unsafe for production, each with its fix."""
+        problems: list[str] = []
+        if not self.secret_key:
+            problems.append(
+                "SECRET_KEY is not set: set it to a long random string, e.g. "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`."
+            )
+        elif len(self.secret_key) < 32:
+            problems.append("SECRET_KEY is too short: use at least 32 random characters.")
+        problems.extend(_token_key_problems(self.token_keys))
+        problems.extend(_public_url_problems(self.public_url))
+        if self.database_url and not _is_postgres_url(self.database_url):
+            problems.append(
+                "DATABASE_URL must start with postgresql:// or postgresql+asyncpg:// "
+                f"(got scheme {URL(self.database_url).scheme!r})."
+            )
+        return problems
+
+    def validate(self) -> None:
+        """Raise ConfigError listing every problem, if there are any."""
+        problems = self.problems()
+        if problems:
+            raise ConfigError(problems)
+
+
+def to_asyncpg_url(url: str) -> str:
+    """Turn postgresql:// (or postgres://) into postgresql+asyncpg://."""
+    for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    return url
+
+
+def _is_postgres_url(url: str) -> bool:
+    return url.startswith(("postgresql://", "postgresql+asyncpg://", "postgres://"))
+
+
+def _split_keys(raw: str | None) -> tuple[str, ...]:
+    return tuple(k.strip() for k in (raw or "").split(",") if k.strip())
+
+
+def _app(appid: str | None, secret: str | None) -> WeChatAppConfig | None:
+    if not appid and not secret:
+        return None
+    return WeChatAppConfig(appid=appid or "", secret=secret or "")
+
+
+def _mp_verify(raw: str | None) -> dict[str, str]:
+    """WECHAT_MP_VERIFY=`MP_verify_abc.txt=abc` (comma-separated) → {filename: content}."""
+    result: dict[str, str] = {}
+    for item in (raw or "").split(","):
+        name, sep, content = item.strip().partition("=")
+        if sep:
+            result[name.strip()] = content.strip()
+    return result
+
+
+def _token_key_problems(keys: tuple[str, ...]) -> list[str]:
+    if not keys:
+        return [
+            "TOKEN_KEYS is not set: set it to one or more comma-separated Fernet keys, e.g. "
+            "`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`."
+        ]
+    problems = []
+    for index, key in enumerate(keys, start=1):
+        if not is_fernet_key(key):
+            problems.append(
+                f"TOKEN_KEYS key #{index} is not a Fernet key (32 bytes, url-safe base64, 44 characters): "
+                "generate one with `python -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())'`."
+            )
+    return problems
+
+
+def is_fernet_key(key: str) -> bool:
+    """True when `key` is 32 bytes of url-safe base64, as Fernet requires."""
+    try:
+        return len(base64.urlsafe_b64decode(key.encode("ascii"))) == 32
+    except (binascii.Error, ValueError, UnicodeEncodeError):
+        return False
+
+
+def _public_url_problems(public_url: str) -> list[str]:
+    try:
+        url = URL(public_url)
+    except (ValueError, TypeError):
+        return [f"PUBLIC_URL {public_url!r} is not a URL: use e.g. https://www.example.com"]
+    if url.scheme not in ("http", "https") or not url.host:
+        return [f"PUBLIC_URL {public_url!r} must be an absolute http(s) URL such as https://www.example.com"]
+    if url.path not in ("", "/") or url.query_string or url.fragment:
+        return [
+            f"PUBLIC_URL {public_url!r} must be the site's base URL without path, query or fragment "
+            "(WeChat's callback domain is a host, not a path)."
+        ]
+    return []
