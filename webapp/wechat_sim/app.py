@@ -1,0 +1,72 @@
+"""The simulator's aiohttp application factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from webapp.wechat_sim import control, control_misc, home, oauth_views, qr_views, sns_views
+from webapp.wechat_sim.keys import state_key
+from webapp.wechat_sim.state import SimulatorState
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+STATIC_DIR = REPO_ROOT / "static" / "wechat_sim"
+WXLOGIN_PATH = "/connect/zh_CN/htmledition/js/wxLogin.js"
+
+
+def _wechat_routes(app: web.Application) -> None:
+    """Add WeChat's own paths (open.weixin.qq.com, api.weixin.qq.com, res.wx.qq.com, thirdwx.qlogo.cn)."""
+    r = app.router
+    r.add_get("/connect/qrconnect", qr_views.qrconnect, name="qrconnect")
+    r.add_get("/connect/qrcode/{uuid}", qr_views.qrcode, name="qrcode")
+    r.add_get("/connect/l/qrconnect", qr_views.poll, name="qr_poll")
+    r.add_get("/connect/confirm", qr_views.confirm_page, name="qr_confirm")
+    r.add_get(WXLOGIN_PATH, qr_views.wxlogin_js, name="wxlogin_js")
+    r.add_get("/connect/oauth2/authorize", oauth_views.authorize, name="authorize")
+    r.add_post("/connect/oauth2/authorize/decide", oauth_views.decide, name="authorize_decide")
+    for path, handler in (("/sns/oauth2/access_token", sns_views.access_token),
+                          ("/sns/oauth2/refresh_token", sns_views.refresh_token),
+                          ("/sns/auth", sns_views.auth), ("/sns/userinfo", sns_views.userinfo)):
+        r.add_get(path, handler)
+        r.add_post(path, handler)
+    r.add_get("/mmopen/{user_id}/{size}", home.avatar_image, name="avatar")
+
+
+def _control_routes(app: web.Application) -> None:
+    """Add the /_sim control API, the home page and the demo pages."""
+    r = app.router
+    r.add_get("/", home.home, name="home")
+    r.add_get("/_sim/api/apps", control.apps)
+    r.add_get("/_sim/api/users", control.users)
+    r.add_get("/_sim/api/qr/{uuid}", control.qr_status)
+    r.add_post("/_sim/api/qr/{uuid}", control.qr_action)
+    r.add_get("/_sim/wechat-browser", control.wechat_browser, name="wechat_browser")
+    r.add_post("/_sim/api/codes", control.issue_code)
+    r.add_post("/_sim/api/tokens/revoke", control.revoke_tokens)
+    r.add_get("/_sim/api/faults", control_misc.list_faults)
+    r.add_post("/_sim/api/faults", control_misc.add_fault)
+    r.add_delete("/_sim/api/faults", control_misc.clear_faults)
+    r.add_get("/_sim/api/calls", control_misc.calls)
+    r.add_delete("/_sim/api/calls", control_misc.clear_calls)
+    r.add_get("/_sim/api/clock", control_misc.get_clock)
+    r.add_post("/_sim/api/clock", control_misc.advance_clock)
+    r.add_post("/_sim/api/reset", control_misc.reset)
+    r.add_get("/_sim/api/stats", control_misc.stats)
+    r.add_get("/_sim/demo/callback", home.demo_callback, name="demo_callback")
+    r.add_get("/_sim/demo/embedded", home.demo_embedded, name="demo_embedded")
+    r.add_static("/_sim/static", STATIC_DIR, name="static")
+
+
+def create_simulator_app(state: SimulatorState | None = None, *,
+                         templates_dir: Path | None = None) -> web.Application:
+    """Build the simulator app around `state` (a fresh default-fixture state if None)."""
+    app = web.Application(middlewares=[sns_views.sns_middleware])
+    app[state_key] = state or SimulatorState()
+    loader = jinja2.FileSystemLoader(str(templates_dir or REPO_ROOT / "templates"))
+    aiohttp_jinja2.setup(app, loader=loader, autoescape=jinja2.select_autoescape(["html"]))
+    _wechat_routes(app)
+    _control_routes(app)
+    return app

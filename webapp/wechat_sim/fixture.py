@@ -1,0 +1,110 @@
+"""Fixture data: the open platform, its apps and the test users (default here, or from JSON)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from webapp.wechat_sim import ids
+
+AppKind = Literal["website", "official_account"]
+
+OPEN_PLATFORM_ID = "wechat-sim-open-platform"
+WEBSITE_APPID = "wx5f3a9c1e7b2d4068"
+WEBSITE_SECRET = "9b1e4c7a2f5d8e0b3a6c9f1d4e7b0a23"
+MP_APPID = "wx8e2b7d4a1c9f3065"
+MP_SECRET = "4d7a0c3f6b9e2d5a8c1f4b7e0d3a6c59"
+UNBOUND_APPID = "wx1c6e9b3f5a8d2470"
+UNBOUND_SECRET = "e2a5d8b1c4f7a0e3d6b9c2f5a8e1d4b7"
+DEFAULT_CALLBACK_HOSTS = ("localhost", "127.0.0.1")
+
+
+@dataclass(frozen=True)
+class SimApp:
+    """A WeChat app: a website app (QR login) or an official account (in-WeChat web auth)."""
+
+    appid: str
+    secret: str
+    kind: AppKind
+    name: str
+    bound: bool = True
+    callback_hosts: tuple[str, ...] = DEFAULT_CALLBACK_HOSTS
+
+    def as_json(self) -> dict[str, Any]:
+        """Return the control API's view of this app."""
+        return {"appid": self.appid, "secret": self.secret, "kind": self.kind, "name": self.name,
+                "bound_to_open_platform": self.bound, "callback_hosts": list(self.callback_hosts)}
+
+
+@dataclass(frozen=True)
+class SimUser:
+    """A test WeChat user."""
+
+    id: int
+    nickname: str
+    has_avatar: bool = True
+
+
+@dataclass(frozen=True)
+class Fixture:
+    """Everything the simulator starts from."""
+
+    apps: tuple[SimApp, ...]
+    users: tuple[SimUser, ...]
+    open_platform: str = OPEN_PLATFORM_ID
+    new_grant_revokes_previous: bool = False
+    _apps_by_id: dict[str, SimApp] = field(init=False, repr=False, compare=False)
+    _users_by_id: dict[int, SimUser] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_apps_by_id", {a.appid: a for a in self.apps})
+        object.__setattr__(self, "_users_by_id", {u.id: u for u in self.users})
+
+    def app(self, appid: str) -> SimApp | None:
+        """Return the app with this appid, or None."""
+        return self._apps_by_id.get(appid)
+
+    def user(self, user_id: int) -> SimUser | None:
+        """Return the test user with this id, or None."""
+        return self._users_by_id.get(user_id)
+
+    def openid(self, app: SimApp, user_id: int) -> str:
+        """Return the user's openid under `app`."""
+        return ids.openid_for(app.appid, user_id)
+
+    def unionid(self, user_id: int) -> str:
+        """Return the user's unionid under this fixture's open platform."""
+        return ids.unionid_for(self.open_platform, user_id)
+
+
+def default_fixture() -> Fixture:
+    """Return the built-in fixture: two bound apps, one unbound app, five users."""
+    apps = (
+        SimApp(WEBSITE_APPID, WEBSITE_SECRET, "website", "模拟网站应用"),
+        SimApp(MP_APPID, MP_SECRET, "official_account", "模拟服务号"),
+        SimApp(UNBOUND_APPID, UNBOUND_SECRET, "website", "未绑定开放平台的网站应用", bound=False),
+    )
+    users = (
+        SimUser(1, "张伟"), SimUser(2, "李娜🌸"), SimUser(3, "Wang 小明"),
+        SimUser(4, "🐼熊猫"), SimUser(5, "Ömer·阿里"),
+    )
+    return Fixture(apps=apps, users=users)
+
+
+def fixture_from_json(data: dict[str, Any]) -> Fixture:
+    """Build a fixture from its JSON form (same keys as the dataclasses)."""
+    apps = tuple(
+        SimApp(a["appid"], a["secret"], a["kind"], a.get("name", a["appid"]), a.get("bound", True),
+               tuple(a.get("callback_hosts", DEFAULT_CALLBACK_HOSTS)))
+        for a in data["apps"]
+    )
+    users = tuple(SimUser(int(u["id"]), u["nickname"], u.get("has_avatar", True)) for u in data["users"])
+    return Fixture(apps=apps, users=users, open_platform=data.get("open_platform", OPEN_PLATFORM_ID),
+                   new_grant_revokes_previous=bool(data.get("new_grant_revokes_previous", False)))
+
+
+def load_fixture(path: Path) -> Fixture:
+    """Read a fixture JSON file."""
+    return fixture_from_json(json.loads(path.read_text(encoding="utf-8")))
