@@ -120,8 +120,10 @@ class WeChatClient:
             logger.warning("wechat %s unavailable: %s elapsed_ms=%d", path, exc.errmsg, _ms_since(started))
             raise
         errcode = payload.get("errcode", 0)
-        logger.info("wechat %s errcode=%s elapsed_ms=%d", path, errcode, _ms_since(started))
-        if errcode in (0, "0", None):
+        ok = errcode in (0, "0", None)
+        level = logging.INFO if ok else logging.WARNING
+        logger.log(level, "wechat %s errcode=%s elapsed_ms=%d", path, errcode, _ms_since(started))
+        if ok:
             return payload
         errmsg = _redact(str(payload.get("errmsg", "")), params)
         try:
