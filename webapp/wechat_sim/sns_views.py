@@ -10,6 +10,7 @@ from aiohttp import web
 from webapp.wechat_sim import sns_api
 from webapp.wechat_sim.errors import SnsError
 from webapp.wechat_sim.faults import Fault
+from webapp.wechat_sim.keys import errcode_key
 from webapp.wechat_sim.web_util import base_url, read_params, sim_state, sns_error, sns_json
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -89,7 +90,7 @@ async def sns_middleware(request: web.Request, handler: Handler) -> web.StreamRe
     if logged:
         params = await read_params(request)
         status = response.status if response is not None else 0
-        errcode = response.get("errcode") if response is not None else None
+        errcode = response.get(errcode_key) if response is not None else None
         state.calls.record(state.now(), request.method, request.path, params, status, errcode,
                            fault.id if fault else None)
     if response is None:

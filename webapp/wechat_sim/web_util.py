@@ -10,7 +10,7 @@ from aiohttp import web
 
 from webapp.wechat_sim import ids
 from webapp.wechat_sim.errors import SnsError
-from webapp.wechat_sim.keys import state_key
+from webapp.wechat_sim.keys import errcode_key, state_key
 from webapp.wechat_sim.state import SimulatorState
 
 USER_COOKIE = "wechat_sim_user"
@@ -31,7 +31,7 @@ def sns_json(body: Mapping[str, Any]) -> web.Response:
     """Answer like api.weixin.qq.com: HTTP 200, text/plain without charset, raw UTF-8, `\\/` escaped."""
     text = json.dumps(body, ensure_ascii=False, separators=(",", ":")).replace("/", "\\/")
     response = web.Response(body=text.encode("utf-8"), headers={"Content-Type": "text/plain"})
-    response["errcode"] = int(body.get("errcode", 0))
+    response[errcode_key] = int(body.get("errcode", 0))
     return response
 
 
