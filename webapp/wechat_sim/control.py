@@ -12,7 +12,7 @@ from webapp.wechat_sim.qr import QrActionError
 from webapp.wechat_sim.sns_api import avatar_url
 from webapp.wechat_sim.state import SimulatorState
 from webapp.wechat_sim.web_util import (
-    SNAPSHOT_COOKIE, USER_COOKIE, base_url, json_body, json_error, sim_state)
+    SNAPSHOT_COOKIE, USER_COOKIE, bad_request, base_url, json_body, json_error, sim_state)
 
 DEFAULT_SCOPE = {"website": "snsapi_login", "official_account": "snsapi_userinfo"}
 VALID_SCOPES = {"website": ("snsapi_login",), "official_account": ("snsapi_base", "snsapi_userinfo")}
@@ -43,7 +43,7 @@ def _user_id(state: SimulatorState, value: Any, *, required: bool = True) -> int
     if value is None and not required:
         return None
     if not isinstance(value, int) or state.fixture.user(value) is None:
-        raise web.HTTPBadRequest(text=f"unknown test user: {value!r}")
+        raise bad_request(f"unknown test user: {value!r}")
     return value
 
 
@@ -97,7 +97,7 @@ async def wechat_browser(request: web.Request) -> web.StreamResponse:
     state, query = sim_state(request), request.query
     raw = query.get("user", "")
     if not raw.isdigit() or state.fixture.user(int(raw)) is None:
-        raise web.HTTPBadRequest(text=f"unknown test user: {raw!r}")
+        raise bad_request(f"unknown test user: {raw!r}")
     response = web.HTTPFound(query.get("next") or "/")
     response.set_cookie(USER_COOKIE, raw, path="/", httponly=True, samesite="Lax")
     if query.get("snapshot") == "1":
@@ -111,7 +111,7 @@ def _app_or_400(state: SimulatorState, appid: Any) -> SimApp:
     """Return the app or raise 400."""
     app = state.fixture.app(appid) if isinstance(appid, str) else None
     if app is None:
-        raise web.HTTPBadRequest(text=f"unknown appid: {appid!r}")
+        raise bad_request(f"unknown appid: {appid!r}")
     return app
 
 

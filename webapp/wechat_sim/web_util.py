@@ -49,9 +49,14 @@ async def read_params(request: web.Request) -> dict[str, str]:
     return params
 
 
-def json_error(status: int, message: str, **extra: Any) -> web.Response:
+def json_error(http_status: int, message: str, /, **extra: Any) -> web.Response:
     """Return a control-API error."""
-    return web.json_response({"error": message, **extra}, status=status)
+    return web.json_response({"error": message, **extra}, status=http_status)
+
+
+def bad_request(message: str) -> web.HTTPBadRequest:
+    """Return a 400 to raise, with a JSON body like every control-API error."""
+    return web.HTTPBadRequest(text=json.dumps({"error": message}), content_type="application/json")
 
 
 async def json_body(request: web.Request) -> dict[str, Any]:
@@ -59,9 +64,9 @@ async def json_body(request: web.Request) -> dict[str, Any]:
     try:
         data = await request.json() if request.can_read_body else {}
     except ValueError as exc:
-        raise web.HTTPBadRequest(text=f"invalid JSON: {exc}") from exc
+        raise bad_request(f"invalid JSON: {exc}") from exc
     if not isinstance(data, dict):
-        raise web.HTTPBadRequest(text="expected a JSON object")
+        raise bad_request("expected a JSON object")
     return data
 
 
