@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from typing import Any
 
@@ -57,7 +58,12 @@ async def demo_callback(request: web.Request) -> dict[str, Any]:
                 base_url(request))
     except SnsError as exc:
         result["error"] = {"errcode": exc.errcode, "errmsg": exc.errmsg}
-    return result
+    return {k: _pretty(v) if k in ("query", "token", "userinfo") else v for k, v in result.items()}
+
+
+def _pretty(value: Any) -> str | None:
+    """Return readable JSON (raw UTF-8, as WeChat sends it) for the demo page."""
+    return None if value is None else json.dumps(value, ensure_ascii=False, indent=2)
 
 
 @aiohttp_jinja2.template("wechat_sim/demo_embedded.html")
