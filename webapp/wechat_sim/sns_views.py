@@ -86,9 +86,9 @@ async def sns_middleware(request: web.Request, handler: Handler) -> web.StreamRe
     logged = request.path.startswith("/sns/")
     if fault is None and not logged:
         return await handler(request)
+    params = await read_params(request) if logged else {}
     response = await _apply(request, fault, handler) if fault else await handler(request)
     if logged:
-        params = await read_params(request)
         status = response.status if response is not None else 0
         errcode = response.get(errcode_key) if response is not None else None
         state.calls.record(state.now(), request.method, request.path, params, status, errcode,
