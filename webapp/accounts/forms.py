@@ -1,0 +1,168 @@
+"""Form parsing and validation: raw POST data in, normalised values and localised field errors out."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from webapp.i18n import gettext as _
+
+USERNAME_MIN, USERNAME_MAX = 3, 32
+USERNAME_KEY_MAX = 64  # the column size; casefolding can lengthen a name
+PASSWORD_MIN, PASSWORD_MAX = 8, 1024
+DISPLAY_NAME_MAX = 64
+ECHO_MAX = 200  # never send a huge typed value back to the browser
+_USERNAME_PUNCTUATION = frozenset("_.-")
+
+
+def field_text(data: Mapping[str, Any], name: str) -> str:
+    """A form field as text; anything else (missing, a file upload) counts as empty."""
+    value = data.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def normalize_username(raw: str) -> str:
+    """NFKC form without surrounding spaces: how a username is stored and shown."""
+    return unicodedata.normalize("NFKC", raw).strip()
+
+
+def username_key(username: str) -> str:
+    """The uniqueness key: NFKC + casefold, so "Alice" and "ａｌｉｃｅ" collide."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", username).casefold())
+
+
+def username_error(username: str) -> str | None:
+    """Why a normalised username is not acceptable, or None."""
+    if not username:
+        return _("Enter a username.")
+    if not USERNAME_MIN <= len(username) <= USERNAME_MAX or len(username_key(username)) > USERNAME_KEY_MAX:
+        return _("A username has 3 to 32 characters.")
+    if not all(_username_char(ch) for ch in username):
+        return _("Use only letters, digits and the characters _ . -")
+    return None
+
+
+def _username_char(ch: str) -> bool:
+    return ch in _USERNAME_PUNCTUATION or unicodedata.category(ch) in ("Lu", "Ll", "Lt", "Lm", "Lo", "Nd")
+
+
+def password_error(password: str) -> str | None:
+    """Why a new password is not acceptable, or None."""
+    if not password:
+        return _("Enter a password.")
+    if len(password) < PASSWORD_MIN:
+        return _("Use at least 8 characters.")
+    if len(password) > PASSWORD_MAX:
+        return _("Use at most 1024 characters.")
+    return None
+
+
+def display_name_error(name: str) -> str | None:
+    """Why a display name is not acceptable, or None (it is optional)."""
+    if len(name) > DISPLAY_NAME_MAX:
+        return _("A display name has at most 64 characters.")
+    if any(unicodedata.category(ch)[0] == "C" for ch in name):
+        return _("The display name contains characters that are not allowed.")
+    return None
+
+
+def _echo(value: str) -> str:
+    return value[:ECHO_MAX]
+
+
+@dataclass
+class SignupForm:
+    """Username, optional display name, password typed twice."""
+
+    username: str = ""
+    display_name: str = ""
+    password: str = field(default="", repr=False)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, data: Mapping[str, Any]) -> SignupForm:
+        """Read and validate the POSTed fields."""
+        username = normalize_username(field_text(data, "username"))
+        display_name = unicodedata.normalize("NFC", field_text(data, "display_name")).strip()
+        password, confirm = field_text(data, "password"), field_text(data, "confirm")
+        errors = _collect(
+            username=username_error(username),
+            display_name=display_name_error(display_name),
+            password=password_error(password),
+            confirm=_confirm_error(password, confirm),
+        )
+        return cls(username=_echo(username), display_name=_echo(display_name), password=password, errors=errors)
+
+    @property
+    def valid(self) -> bool:
+        """True when every field is acceptable."""
+        return not self.errors
+
+
+@dataclass
+class LoginForm:
+    """Username and password; the username is only looked up, not judged."""
+
+    username: str = ""
+    password: str = field(default="", repr=False)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, data: Mapping[str, Any]) -> LoginForm:
+        """Read the POSTed fields; only emptiness and absurd sizes are errors here."""
+        username = normalize_username(field_text(data, "username"))
+        password = field_text(data, "password")
+        errors = _collect(
+            username=None if username else _("Enter your username."),
+            password=None if password else _("Enter your password."),
+        )
+        if not errors and (len(username) > USERNAME_KEY_MAX or len(password) > PASSWORD_MAX):
+            errors["form"] = _("Wrong username or password.")  # such an account cannot exist
+        return cls(username=_echo(username), password=password, errors=errors)
+
+    @property
+    def valid(self) -> bool:
+        """True when the credentials are worth checking."""
+        return not self.errors
+
+
+@dataclass
+class PasswordForm:
+    """Set or change the password; a username too when the account has none (WeChat-only)."""
+
+    current_password: str = field(default="", repr=False)
+    password: str = field(default="", repr=False)
+    username: str | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, data: Mapping[str, Any], *, has_password: bool, has_username: bool) -> PasswordForm:
+        """Read and validate the POSTed fields for this account's situation."""
+        current = field_text(data, "current_password")
+        password, confirm = field_text(data, "password"), field_text(data, "confirm")
+        username = None if has_username else normalize_username(field_text(data, "username"))
+        errors = _collect(
+            current_password=_("Enter your current password.") if has_password and not current else None,
+            username=username_error(username) if username is not None else None,
+            password=password_error(password),
+            confirm=_confirm_error(password, confirm),
+        )
+        echoed = _echo(username) if username is not None else None
+        return cls(current_password=current, password=password, username=echoed, errors=errors)
+
+    @property
+    def valid(self) -> bool:
+        """True when every field is acceptable."""
+        return not self.errors
+
+
+def _confirm_error(password: str, confirm: str) -> str | None:
+    if password and password != confirm:
+        return _("The two passwords do not match.")
+    return None
+
+
+def _collect(**checks: str | None) -> dict[str, str]:
+    return {name: message for name, message in checks.items() if message}

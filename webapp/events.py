@@ -1,0 +1,71 @@
+"""Security activity a user can review on the settings page: logins, failures, binds, unbinds."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from webapp.i18n import gettext as _
+from webapp.models import SecurityEvent
+
+KINDS = ("signup", "login", "login_failed", "logout_others", "password_set", "bind", "unbind")
+METHODS = ("", "password", "wechat_qr", "wechat_embedded", "wechat_mp")
+
+
+async def record_event(
+    session: AsyncSession, *, user_id: int | None, kind: str, method: str, client: str, ip: str, now: datetime
+) -> SecurityEvent:
+    """Add one event to the session's transaction (the caller commits)."""
+    if kind not in KINDS or method not in METHODS:
+        raise ValueError(f"unknown security event {kind!r}/{method!r}")
+    event = SecurityEvent(user_id=user_id, kind=kind, method=method, client=client[:100], ip=ip[:64], created_at=now)
+    session.add(event)
+    await session.flush()
+    return event
+
+
+async def recent_events(session: AsyncSession, user_id: int, limit: int = 10) -> Sequence[SecurityEvent]:
+    """The user's latest events, newest first."""
+    result = await session.scalars(
+        select(SecurityEvent)
+        .where(SecurityEvent.user_id == user_id)
+        .order_by(SecurityEvent.created_at.desc(), SecurityEvent.id.desc())
+        .limit(limit)
+    )
+    return result.all()
+
+
+def kind_label(kind: str) -> str:
+    """What happened, in the reader's language."""
+    labels = {
+        "signup": _("Account created"),
+        "login": _("Logged in"),
+        "login_failed": _("Failed login attempt"),
+        "logout_others": _("Logged out of other sessions"),
+        "password_set": _("Password set"),
+        "bind": _("WeChat bound"),
+        "unbind": _("WeChat unbound"),
+    }
+    return labels.get(kind, kind)
+
+
+def method_label(method: str) -> str:
+    """How it happened, in the reader's language."""
+    labels = {
+        "password": _("Password"),
+        "wechat_qr": _("WeChat QR code"),
+        "wechat_embedded": _("WeChat QR code on this site"),
+        "wechat_mp": _("Inside WeChat"),
+    }
+    return labels.get(method, method)
+
+
+def client_label(client: str) -> str:
+    """A stored coarse client ("Chrome on Windows") in the reader's language."""
+    if not client or client == "Unknown client":
+        return _("Unknown client")
+    browser, sep, system = client.partition(" on ")
+    return _("%(browser)s on %(system)s", browser=browser, system=system) if sep else client
