@@ -18,7 +18,7 @@ async def run_periodically(
     stop: asyncio.Event | None = None,
 ) -> None:
     """Run `job` now and then every `interval` seconds until cancelled or `stop` is set."""
-    name = getattr(job, "__name__", type(job).__name__)
+    name = getattr(job, "__name__", None) or getattr(getattr(job, "func", None), "__name__", "job")
     while stop is None or not stop.is_set():
         try:
             await job()
