@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from urllib.parse import urlsplit, urlunsplit
 
-os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.gettempdir())  # platformdirs warns without it
+os.environ["XDG_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="webapp-xdg-")  # pgserver's platformdirs wants a 0700 dir
 
 import pytest
 from aiohttp.test_utils import TestClient
