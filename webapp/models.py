@@ -89,7 +89,6 @@ class OAuthState(Base):
     code_hash: Mapped[str | None] = mapped_column(String(64))
     # Outcome of the first delivery, so a second delivery of the same callback can be answered the same way.
     result: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
-    handoff_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
 
 
 class WeChatUnion(Base):
@@ -116,6 +115,7 @@ class WeChatIdentity(Base):
             ["wechat_unions.unionid", "wechat_unions.user_id"],
             name="fk_wechat_identities_unionid_user_wechat_unions",
             ondelete="CASCADE",
+            onupdate="CASCADE",  # moving a union to another user (account merge) moves its identities
         ),
         CheckConstraint("status IN ('active', 'reauth_required')", name="status"),
         Index("ix_wechat_identities_refresh_due", "access_expires_at"),

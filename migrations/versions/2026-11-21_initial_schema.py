@@ -52,11 +52,9 @@ def upgrade() -> None:
     sa.Column('consumed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('code_hash', sa.String(length=64), nullable=True),
     sa.Column('result', postgresql.JSONB(astext_type=sa.Text()), nullable=True),
-    sa.Column('handoff_hash', sa.String(length=64), nullable=True),
     sa.CheckConstraint("purpose IN ('login', 'bind')", name=op.f('ck_oauth_states_purpose')),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_oauth_states_user_id_users'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('state', name=op.f('pk_oauth_states')),
-    sa.UniqueConstraint('handoff_hash', name=op.f('uq_oauth_states_handoff_hash'))
+    sa.PrimaryKeyConstraint('state', name=op.f('pk_oauth_states'))
     )
     op.create_index(op.f('ix_oauth_states_expires_at'), 'oauth_states', ['expires_at'], unique=False)
     op.create_table('security_events',
@@ -113,7 +111,7 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("status IN ('active', 'reauth_required')", name=op.f('ck_wechat_identities_status')),
-    sa.ForeignKeyConstraint(['unionid', 'user_id'], ['wechat_unions.unionid', 'wechat_unions.user_id'], name='fk_wechat_identities_unionid_user_wechat_unions', ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['unionid', 'user_id'], ['wechat_unions.unionid', 'wechat_unions.user_id'], name='fk_wechat_identities_unionid_user_wechat_unions', onupdate='CASCADE', ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_wechat_identities_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_wechat_identities')),
     sa.UniqueConstraint('appid', 'openid', name=op.f('uq_wechat_identities_appid_openid')),

@@ -1,0 +1,98 @@
+"""Request-level plumbing of the WeChat flows: which app serves which flow, starting one, the browser nonce."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from aiohttp_session import get_session
+
+from webapp.clientinfo import client_ip, coarse_client, is_wechat_browser
+from webapp.keys import clock_key, db_key, settings_key
+from webapp.security import random_token
+from webapp.settings import Settings
+from webapp.wechat import states, urls
+from webapp.wechat.schemas import WeChatApp
+from webapp.wechat.service import Actor
+
+BROWSER_NONCE = "wx_browser"
+METHODS = {"qr": "wechat_qr", "embedded": "wechat_embedded", "mp_base": "wechat_mp", "mp_userinfo": "wechat_mp"}
+
+
+def website_app(settings: Settings) -> WeChatApp | None:
+    """The open-platform website app (QR login), if configured."""
+    cfg = settings.wechat_web
+    return WeChatApp(appid=cfg.appid, secret=cfg.secret, kind="website") if cfg and cfg.appid else None
+
+
+def official_account(settings: Settings) -> WeChatApp | None:
+    """The official account (in-WeChat login), if configured."""
+    cfg = settings.wechat_mp
+    return WeChatApp(appid=cfg.appid, secret=cfg.secret, kind="official_account") if cfg and cfg.appid else None
+
+
+def app_by_id(settings: Settings, appid: str) -> WeChatApp | None:
+    """The configured app with this appid."""
+    return next((a for a in (website_app(settings), official_account(settings)) if a and a.appid == appid), None)
+
+
+def in_wechat(request: web.Request) -> bool:
+    """True inside WeChat's in-app browser."""
+    return is_wechat_browser(request.headers.get("User-Agent", ""))
+
+
+def available_flow(request: web.Request, *, step_up: bool = False) -> states.Flow | None:
+    """The redirect flow this browser can use: official account inside WeChat, QR elsewhere."""
+    settings = request.app[settings_key]
+    if in_wechat(request):
+        if official_account(settings) is None:
+            return None  # a QR code cannot be scanned from the phone that shows it
+        return "mp_userinfo" if step_up else "mp_base"
+    return "qr" if website_app(settings) else None
+
+
+async def browser_nonce(request: web.Request) -> str:
+    """A random value kept in this browser's session; states are bound to its hash."""
+    session = await get_session(request)
+    nonce = session.get(BROWSER_NONCE)
+    if not isinstance(nonce, str):
+        nonce = random_token()
+        session[BROWSER_NONCE] = nonce
+    return nonce
+
+
+async def current_nonce(request: web.Request) -> str | None:
+    """The nonce if this request carries the session that has one (not inside a cross-site iframe)."""
+    session = await get_session(request)
+    nonce = session.get(BROWSER_NONCE)
+    return nonce if isinstance(nonce, str) else None
+
+
+async def new_state(
+    request: web.Request, *, flow: states.Flow, purpose: states.Purpose, next_path: str, user_id: int | None = None
+) -> tuple[str, WeChatApp]:
+    """Store a state for this browser and return it with the app that serves the flow."""
+    settings = request.app[settings_key]
+    app = official_account(settings) if flow.startswith("mp_") else website_app(settings)
+    assert app is not None, "callers check available_flow first"
+    state = await states.create(
+        request.app[db_key], purpose=purpose, flow=flow, appid=app.appid, next_path=next_path,
+        browser_nonce=await browser_nonce(request), now=request.app[clock_key](), user_id=user_id,
+    )
+    return state, app
+
+
+def authorize_url(request: web.Request, flow: states.Flow, app: WeChatApp, state: str) -> str:
+    """WeChat's authorization page for this flow."""
+    settings = request.app[settings_key]
+    if flow == "qr":
+        return urls.qrconnect_url(settings.wechat_open_base, app, redirect_uri=settings.callback_url, state=state)
+    scope = "snsapi_userinfo" if flow == "mp_userinfo" else "snsapi_base"
+    return urls.oauth2_authorize_url(
+        settings.wechat_open_base, app, redirect_uri=settings.callback_url, scope=scope, state=state
+    )
+
+
+def actor(request: web.Request, flow: str) -> Actor:
+    """Who is acting, coarsely, for the security log."""
+    return Actor(
+        client=coarse_client(request.headers.get("User-Agent", "")), ip=client_ip(request), method=METHODS.get(flow, "")
+    )

@@ -1,0 +1,127 @@
+"""The page after a WeChat callback (what happened and what to do next) and "I already have an account"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from aiohttp_session import get_session
+
+from webapp.accounts import service as accounts_service
+from webapp.accounts.errors import InvalidCredentials, TooManyAttempts
+from webapp.accounts.forms import field_text
+from webapp.accounts.session import current_user, login_user
+from webapp.clientinfo import client_ip, coarse_client
+from webapp.i18n import gettext as _
+from webapp.keys import clock_key, db_key
+from webapp.models import User
+from webapp.security import safe_next
+from webapp.templating import flash, render
+from webapp.wechat import flow, service
+from webapp.wechat.outcome import FAILURE_STATUS, Outcome
+
+OUTCOME_KEY = "wx_outcome"
+FRESH_ACCOUNT_S = 600  # "I already have an account" is offered for this long after the account was made
+
+
+async def remember_outcome(request: web.Request, outcome: Outcome, *, next_path: str, **extra: Any) -> None:
+    """Keep the outcome in the session for the page that explains it."""
+    session = await get_session(request)
+    session[OUTCOME_KEY] = {
+        **outcome.to_json(), "next": next_path, "at": request.app[clock_key]().timestamp(), **extra
+    }
+
+
+def _messages(reason: str) -> tuple[str, str]:
+    table = {
+        "bad_link": (_("This login link is not valid"), _("The link is incomplete or was changed. Start the WeChat login again.")),
+        "expired_link": (_("This login link has expired"), _("WeChat logins must be finished within 10 minutes. Start again.")),
+        "other_browser": (_("Finish in the browser you started in"), _("This login was started in another browser. Open it there, or start again here.")),
+        "used_link": (_("This login link was already used"), _("Each WeChat login link works once. Start again.")),
+        "code_expired": (_("The QR code has expired"), _("Scan again: open the WeChat login and scan the new QR code.")),
+        "busy": (_("WeChat is busy"), _("WeChat asked us to slow down. Try again in a moment.")),
+        "unavailable": (_("WeChat did not answer"), _("We could not reach WeChat. Try again in a moment.")),
+        "misconfigured": (_("WeChat login is unavailable"), _("WeChat login is temporarily unavailable on this site. Please try again later or log in with your password.")),
+        "error": (_("WeChat login failed"), _("Something went wrong at WeChat. Try again in a moment.")),
+        "conflict_retry": (_("WeChat login failed"), _("Please try again.")),
+        "merge_unavailable": (_("This account cannot be linked"), _("Log in with your password, then bind WeChat in settings.")),
+    }
+    return table.get(reason, table["error"])
+
+
+async def outcome_page(request: web.Request) -> web.Response:
+    """Explain the last WeChat outcome of this browser; home if there is none."""
+    session = await get_session(request)
+    data = session.get(OUTCOME_KEY)
+    if not isinstance(data, dict):
+        raise web.HTTPFound(request.app.router["home"].url_for())
+    outcome = Outcome.from_json(data)
+    next_path = safe_next(data.get("next"))
+    context: dict[str, Any] = {
+        "outcome": outcome, "next_path": next_path, "purpose": data.get("purpose", "login"),
+        "retry_url": _retry_url(request, data, next_path), "in_wechat": flow.in_wechat(request),
+        "errors": {}, "form": {},
+    }
+    status = 200
+    if outcome.kind == "failed":
+        context["title"], context["message"] = _messages(outcome.reason)
+        status = FAILURE_STATUS.get(outcome.reason, 400)
+    elif outcome.kind == "conflict":
+        status = 409
+    elif outcome.kind == "login":
+        context["can_link"] = await _fresh_account(request, data) is not None
+    return await render(request, "wechat/outcome.html", context, status=status)
+
+
+def _retry_url(request: web.Request, data: dict[str, Any], next_path: str) -> str:
+    if data.get("purpose") == "bind":
+        return str(request.app.router["settings"].url_for())
+    return str(request.app.router["wechat_start"].url_for().with_query(next=next_path))
+
+
+async def _fresh_account(request: web.Request, data: dict[str, Any]) -> User | None:
+    """The account this WeChat login just created, while it may still be merged into another."""
+    user = await current_user(request)
+    fresh_id = data.get("fresh_user_id")
+    age = request.app[clock_key]().timestamp() - float(data.get("at", 0))
+    if user is None or user.id != fresh_id or user.password_hash is not None or not 0 <= age <= FRESH_ACCOUNT_S:
+        return None
+    return user
+
+
+async def link_existing_account(request: web.Request) -> web.StreamResponse:
+    """Log in with a password and move the just-created WeChat account's identity onto that account."""
+    session = await get_session(request)
+    data = session.get(OUTCOME_KEY)
+    fresh = await _fresh_account(request, data) if isinstance(data, dict) else None
+    if fresh is None or not isinstance(data, dict):
+        await flash(request, _("That offer has expired. Log in with your password, then bind WeChat in settings."), "error")
+        raise web.HTTPFound(request.app.router["settings"].url_for())
+    form = await request.post()
+    username, password = field_text(form, "username"), field_text(form, "password")
+    sm, now = request.app[db_key], request.app[clock_key]()
+    actor = flow.actor(request, "")
+    try:
+        existing = await accounts_service.authenticate(
+            sm, username=username, password=password, client=coarse_client(request.headers.get("User-Agent", "")),
+            ip=client_ip(request), now=now,
+        )
+    except (InvalidCredentials, TooManyAttempts) as exc:
+        error = (
+            _("Too many failed attempts. Try again in %(minutes)s minutes.", minutes=exc.minutes)
+            if isinstance(exc, TooManyAttempts) else _("Wrong username or password.")
+        )
+        context = {
+            "outcome": Outcome.from_json(data), "next_path": safe_next(data.get("next")), "purpose": "login",
+            "retry_url": "", "in_wechat": flow.in_wechat(request), "can_link": True,
+            "errors": {"link": error}, "form": {"username": username},
+        }
+        return await render(request, "wechat/outcome.html", context, status=400)
+    outcome = await service.merge_fresh_account(sm, fresh_user_id=fresh.id, into_user_id=existing.id, actor=actor, now=now)
+    if outcome.kind != "bound":
+        await remember_outcome(request, outcome, next_path=safe_next(data.get("next")))
+        raise web.HTTPFound(request.app.router["wechat_continue"].url_for())
+    session.pop(OUTCOME_KEY, None)
+    await login_user(request, existing)
+    await flash(request, _("WeChat is now bound to your account."), "success")
+    raise web.HTTPFound(safe_next(data.get("next")))
