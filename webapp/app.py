@@ -54,6 +54,10 @@ def create_app(
     if owns_db:
         app.cleanup_ctx.append(_dispose_engine)
     app.cleanup_ctx.append(_http_context(http))
+    if settings.run_worker:
+        from webapp.wechat.worker import background_context  # after http: it needs the WeChat client
+
+        app.cleanup_ctx.append(background_context)
     return app
 
 
