@@ -182,7 +182,9 @@ def activity_row(event: SecurityEvent) -> dict[str, str]:
 async def _render_login(
     request: web.Request, form: forms.LoginForm, next_path: str, *, status: int = 200
 ) -> web.Response:
-    return await render(request, "accounts/login.html", {"form": form, "next": next_path}, status=status)
+    context: dict[str, Any] = {"form": form, "next": next_path}
+    context.update(await wechat_panel.login_options(request, next_path))
+    return await render(request, "accounts/login.html", context, status=status)
 
 
 async def _render_signup(
