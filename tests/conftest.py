@@ -91,6 +91,29 @@ def sessionmaker(db_connection: AsyncConnection) -> async_sessionmaker[AsyncSess
     return async_sessionmaker(bind=db_connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
 
 
+@pytest.fixture(scope="session")
+def pooled_database_url(postgres: Postgres) -> str:
+    """A second migrated database, for tests that need real concurrent connections and commits."""
+    url = postgres.database_url("webapp_pooled")
+    upgrade_head(url)
+    return url
+
+
+@pytest.fixture
+async def pooled_sessionmaker(pooled_database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """A pooled sessionmaker whose commits are real; every table is emptied after the test."""
+    from sqlalchemy import text
+
+    from webapp.db import Base, make_sessionmaker
+
+    sm = make_sessionmaker(to_asyncpg_url(pooled_database_url))
+    yield sm
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    async with sm.begin() as s:
+        await s.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    await sm.kw["bind"].dispose()
+
+
 @pytest.fixture
 def clock() -> FrozenClock:
     """The site's clock, frozen at T0 until a test moves it."""

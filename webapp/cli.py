@@ -60,13 +60,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Serve the site after refusing unsafe configuration."""
     from aiohttp import web
 
+    from webapp.accesslog import MaskedAccessLogger, logger
     from webapp.app import create_app
 
     settings = _production_settings()
     if settings is None:
         return 2
     settings = settings.with_(run_worker=not args.no_worker)
-    web.run_app(create_app(settings), host=args.host, port=args.port, access_log=None)
+    web.run_app(
+        create_app(settings), host=args.host, port=args.port, access_log_class=MaskedAccessLogger, access_log=logger
+    )
     return 0
 
 
@@ -96,14 +99,10 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_simulator(args: argparse.Namespace) -> int:
     """Serve the WeChat simulator alone."""
-    from aiohttp import web
+    from webapp.wechat_sim.serve import run_simulator
 
-    from webapp.wechat_sim.app import create_simulator_app
-    from webapp.wechat_sim.state import SimulatorState
-
-    state = SimulatorState.from_env(os.environ)
     print(f"WeChat simulator on http://{args.host}:{args.port}/ (apps, test users and how to try each flow)")
-    web.run_app(create_simulator_app(state), host=args.host, port=args.port, print=None, access_log=None)
+    run_simulator(args.host, args.port)
     return 0
 
 

@@ -8,10 +8,14 @@ import os
 import secrets
 import signal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography.fernet import Fernet
 
 from webapp.settings import Settings, WeChatAppConfig
+
+if TYPE_CHECKING:
+    from webapp.wechat_sim.state import SimulatorState
 
 VAR_DIR = Path("var")
 
@@ -75,16 +79,17 @@ def run_dev(*, site_port: int, sim_host: str, sim_port: int) -> int:
 async def _serve(settings: Settings, *, site_port: int, sim_host: str, sim_port: int) -> None:
     from aiohttp import web
 
+    from webapp.accesslog import MaskedAccessLogger
+    from webapp.accesslog import logger as access_logger
     from webapp.app import create_app
-    from webapp.wechat_sim.app import create_simulator_app
+    from webapp.wechat_sim.serve import start_simulator
     from webapp.wechat_sim.state import SimulatorState
 
     sim_state = SimulatorState.from_env(os.environ)
-    runners = [web.AppRunner(create_simulator_app(sim_state), access_log=None), web.AppRunner(create_app(settings), access_log=None)]
-    for runner in runners:
-        await runner.setup()
-    await web.TCPSite(runners[0], sim_host, sim_port).start()
-    await web.TCPSite(runners[1], "localhost", site_port).start()
+    site = web.AppRunner(create_app(settings), access_log_class=MaskedAccessLogger, access_log=access_logger)
+    runners = [await start_simulator(sim_state, sim_host, sim_port), site]
+    await site.setup()
+    await web.TCPSite(site, "localhost", site_port).start()
     _print_banner(settings, sim_state, site_port=site_port, sim_host=sim_host, sim_port=sim_port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -97,7 +102,7 @@ async def _serve(settings: Settings, *, site_port: int, sim_host: str, sim_port:
             await runner.cleanup()
 
 
-def _print_banner(settings: Settings, sim_state: object, *, site_port: int, sim_host: str, sim_port: int) -> None:
+def _print_banner(settings: Settings, sim_state: SimulatorState, *, site_port: int, sim_host: str, sim_port: int) -> None:
     sim = f"http://127.0.0.1:{sim_port}"
     lines = [
         "",
@@ -112,7 +117,7 @@ def _print_banner(settings: Settings, sim_state: object, *, site_port: int, sim_
         "",
         "  Test users:",
     ]
-    for user in getattr(sim_state, "users", lambda: [])() if callable(getattr(sim_state, "users", None)) else []:
-        lines.append(f"    {user}")
+    for user in sim_state.fixture.users:
+        lines.append(f"    #{user.id} {user.nickname}")
     lines.append("\n  Ctrl-C stops everything.\n")
     print("\n".join(lines), flush=True)

@@ -238,3 +238,12 @@ async def world(aiohttp_client, wechat_settings, sessionmaker, clock, sim_server
     w = World(site, sim_server, wechat_settings, sessionmaker, clock)
     yield w
     await w.close()
+
+
+@pytest.fixture
+async def pooled_world(aiohttp_client, wechat_settings, pooled_sessionmaker, clock, sim_server) -> AsyncIterator[World]:  # type: ignore[no-untyped-def]
+    """Like `world`, on a pooled database with real commits: for concurrent requests."""
+    site = await aiohttp_client(create_app(wechat_settings, sessionmaker=pooled_sessionmaker, clock=clock))
+    w = World(site, sim_server, wechat_settings, pooled_sessionmaker, clock)
+    yield w
+    await w.close()

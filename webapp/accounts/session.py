@@ -16,7 +16,8 @@ from webapp.security import random_token
 from webapp.sessions import storage_of
 
 user_key = web.RequestKey("current_user", User | None)  # type: ignore[arg-type]
-_KEPT_ON_LOGIN = ("flash",)
+# Authentication state is made afresh at login; the rest (flash messages, the WeChat browser nonce) carries over.
+_RESET_ON_LOGIN = ("uid", "auth_at", SESSION_FIELD)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -40,7 +41,7 @@ async def current_user(request: web.Request) -> User | None:
 async def login_user(request: web.Request, user: User) -> None:
     """Start a fresh session for `user`: a new id (no fixation) and a new CSRF token."""
     old = await get_session(request)
-    kept = {k: old[k] for k in _KEPT_ON_LOGIN if k in old}
+    kept = {k: v for k, v in old.items() if k not in _RESET_ON_LOGIN}
     old_key = old.identity
     session = await new_session(request)
     session.update(kept)
