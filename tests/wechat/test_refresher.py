@@ -205,7 +205,8 @@ async def test_tokens_are_stored_as_ciphertext(
     new_access = CIPHER.decrypt((await load(sessionmaker, identity)).access_token_enc or "")
 
     async with sessionmaker() as s:
-        whole_row = await s.scalar(text("SELECT CAST(w AS text) FROM wechat_identities w WHERE id = :id"), {"id": identity})
+        row_text = text("SELECT CAST(w AS text) FROM wechat_identities w WHERE id = :id")
+        whole_row = await s.scalar(row_text, {"id": identity})
     assert whole_row and token.openid in whole_row  # the query does read the row
     for secret in (new_access, token.access_token, token.refresh_token):
         assert secret not in whole_row

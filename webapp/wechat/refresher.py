@@ -14,23 +14,25 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeAlias
 
 from sqlalchemy import Row, or_, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from webapp.crypto import InvalidToken, TokenCipher
 from webapp.models import WeChatIdentity
-from webapp.settings import Settings
+from webapp.settings import Settings, WeChatAppConfig
 from webapp.wechat.client import WeChatClient
 from webapp.wechat.errors import Misconfigured, ReauthRequired, ScopeUnauthorized, WeChatError
-from webapp.wechat.schemas import OAuthToken, WeChatApp, WeChatProfile
+from webapp.wechat.schemas import AppKind, OAuthToken, WeChatApp, WeChatProfile
 
 logger = logging.getLogger("webapp.wechat.refresher")
 
 # Scopes whose access_token may read /sns/userinfo (a snsapi_base token gets 48001).
 PROFILE_SCOPES = frozenset({"snsapi_login", "snsapi_userinfo"})
 NICKNAME_MAX = 200
+# The claim's RETURNING: id, appid, openid, scope, refresh_token_enc, refresh_expires_at, profile_synced_at.
+Claimed: TypeAlias = "Row[int, str, str, str, str | None, datetime | None, datetime | None]"
 
 _STORE_REFRESHED = text(
     """
@@ -77,19 +79,18 @@ class RefreshReport:
 class _Refreshed:
     """A successful refresh, and the profile fetched with the new token when one was due."""
 
-    row: Row[Any]
+    row: Claimed
     token: OAuthToken
     profile: WeChatProfile | None
 
 
 def configured_apps(settings: Settings) -> dict[str, WeChatApp]:
     """The WeChat apps this site is configured with, by appid."""
-    apps = [
-        WeChatApp(appid=c.appid, secret=c.secret, kind=kind)
-        for c, kind in ((settings.wechat_web, "website"), (settings.wechat_mp, "official_account"))
-        if c is not None and c.appid
-    ]
-    return {app.appid: app for app in apps}
+    configs: tuple[tuple[WeChatAppConfig | None, AppKind], ...] = (
+        (settings.wechat_web, "website"),
+        (settings.wechat_mp, "official_account"),
+    )
+    return {c.appid: WeChatApp(c.appid, c.secret, kind) for c, kind in configs if c is not None and c.appid}
 
 
 async def refresh_due_tokens(
@@ -117,13 +118,13 @@ async def refresh_due_tokens(
     pass_ = _Pass(client, cipher, apps, now=now, profile_max_age=profile_max_age)
     semaphore = asyncio.Semaphore(concurrency)
 
-    async def bounded(row: Row[Any]) -> _Refreshed | str:
+    async def bounded(row: Claimed) -> _Refreshed | str:
         async with semaphore:
             return await pass_.refresh(row)
 
     outcomes = await asyncio.gather(*(bounded(r) for r in live))
     refreshed = [o for o in outcomes if isinstance(o, _Refreshed)]
-    dead = expired + [r for r, o in zip(live, outcomes) if o == "reauth"]
+    dead = expired + [r for r, o in zip(live, outcomes, strict=True) if o == "reauth"]
     stored, reauth = await _store(sm, cipher, refreshed, dead, now=now)
     failed = sum(o == "failed" for o in outcomes)
     return RefreshReport(
@@ -144,7 +145,7 @@ async def _claim(
     horizon: timedelta,
     batch: int,
     lease: timedelta,
-) -> Sequence[Row[Any]]:
+) -> Sequence[Claimed]:
     """Stamp a lease on the most urgent due rows of configured apps, in one statement, and return them."""
     w = WeChatIdentity
     due = (
@@ -186,7 +187,7 @@ class _Pass:
         self.client, self.cipher, self.apps = client, cipher, apps
         self.now, self.profile_max_age = now, profile_max_age
 
-    async def refresh(self, row: Row[Any]) -> _Refreshed | str:
+    async def refresh(self, row: Claimed) -> _Refreshed | str:
         """Return the refreshed token, or "reauth", "failed" or "skipped"."""
         try:
             refresh_token = self.cipher.decrypt(row.refresh_token_enc)
@@ -197,7 +198,7 @@ class _Pass:
         try:
             token = await self.client.refresh(self.apps[row.appid], refresh_token)
         except ReauthRequired as exc:
-            logger.info("identity %d: WeChat refused the refresh_token (errcode %s): reauth required", row.id, exc.errcode)
+            logger.info("identity %d: refresh_token refused (errcode %s): reauth required", row.id, exc.errcode)
             return "reauth"
         except Misconfigured as exc:
             logger.error("identity %d: appid %s is misconfigured: %s", row.id, row.appid, exc)
@@ -213,7 +214,7 @@ class _Pass:
             return "failed"
         return _Refreshed(row, token, await self._profile(row, token))
 
-    async def _profile(self, row: Row[Any], token: OAuthToken) -> WeChatProfile | None:
+    async def _profile(self, row: Claimed, token: OAuthToken) -> WeChatProfile | None:
         """Fetch the profile when the scope allows it and the stored one is stale; None otherwise."""
         scopes = set((token.scope or row.scope).split(","))
         fresh = row.profile_synced_at is not None and row.profile_synced_at > self.now - self.profile_max_age
@@ -232,7 +233,7 @@ async def _store(
     sm: async_sessionmaker[AsyncSession],
     cipher: TokenCipher,
     refreshed: Sequence[_Refreshed],
-    dead: Sequence[Row[Any]],
+    dead: Sequence[Claimed],
     *,
     now: datetime,
 ) -> tuple[set[int], int]:

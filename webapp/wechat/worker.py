@@ -86,9 +86,8 @@ async def run_worker(settings: Settings, *, once: bool) -> int:
         logger.warning("no WeChat app is configured: nothing to refresh, only expired rows are purged")
     try:
         async with aiohttp.ClientSession() as http:
-            job = partial(
-                maintenance_pass, sm, wechat_client(settings, http), TokenCipher(settings.token_keys), apps, clock=utcnow
-            )
+            client, cipher = wechat_client(settings, http), TokenCipher(settings.token_keys)
+            job = partial(maintenance_pass, sm, client, cipher, apps, clock=utcnow)
             if once:
                 return await _once(job)
             logger.info("worker started: a pass every %.0fs", settings.worker_interval_s)
