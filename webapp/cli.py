@@ -42,7 +42,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     load_dotenv(".env", override=False)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    for noisy in ("aiohttp.access", "alembic.runtime.plugins", "pgserver"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     # aiohttp-session keys requests with plain strings; harmless, and not ours to change.
     warnings.filterwarnings("ignore", category=Warning, module="aiohttp_session")
     command = args.command.replace("-", "_")

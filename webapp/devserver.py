@@ -22,6 +22,9 @@ VAR_DIR = Path("var")
 
 def embedded_database_url() -> str:
     """Start (or reuse) the embedded PostgreSQL under ./var/pgdata and return its URL."""
+    runtime = (VAR_DIR / "run").resolve()  # pgserver (platformdirs) wants a private runtime dir
+    runtime.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))
     import pgserver
 
     data_dir = (VAR_DIR / "pgdata").resolve()
@@ -111,8 +114,9 @@ def _print_banner(settings: Settings, sim_state: SimulatorState, *, site_port: i
         f"  Database:        {'embedded PostgreSQL in ./var/pgdata' if 'host=' in (settings.database_url or '') else 'DATABASE_URL'}",
         "",
         "  Try it:",
-        f"  - QR login: open http://localhost:{site_port}/login, click 'Log in with WeChat', then open the",
-        "    QR's phone page link in a second tab (or scan it with a phone: run with --sim-host 0.0.0.0).",
+        f"  - QR login: open http://localhost:{site_port}/login and confirm the embedded QR (or click",
+        "    'Open WeChat's QR page'): open the QR's phone page in a second tab, pick a test user, Scan, Confirm.",
+        "    (To scan with a real phone on your network: run with --sim-host 0.0.0.0.)",
         f"  - In-WeChat login: {sim}/_sim/wechat-browser?user=1&next=http://localhost:{site_port}/auth/wechat/start",
         "",
         "  Test users:",

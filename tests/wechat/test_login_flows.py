@@ -18,6 +18,7 @@ async def test_start_on_desktop_goes_to_the_qr_page_with_the_website_app(world: 
     assert query["scope"] == "snsapi_login"
     assert query["redirect_uri"] == "http://localhost:8080/auth/wechat/callback"
     assert location.endswith("#wechat_redirect")
+    assert "redirect_uri=http%3A%2F%2Flocalhost%3A8080%2Fauth%2Fwechat%2Fcallback&" in location  # encoded on the wire
 
 
 async def test_start_inside_wechat_uses_the_official_account_silently_in_wechats_order(world: World) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 from aiohttp_session import get_session
+from yarl import URL
 
 from webapp.accounts.session import current_user, has_recent_auth, login_required, login_user
 from webapp.i18n import gettext as _
@@ -23,7 +24,7 @@ async def start(request: web.Request) -> web.Response:
     if chosen is None:
         raise web.HTTPNotFound()
     state, app = await flow.new_state(request, flow=chosen, purpose="login", next_path=next_path)
-    raise web.HTTPFound(flow.authorize_url(request, chosen, app, state))
+    raise web.HTTPFound(URL(flow.authorize_url(request, chosen, app, state), encoded=True))
 
 
 async def callback(request: web.Request) -> web.StreamResponse:
@@ -158,7 +159,7 @@ async def bind(request: web.Request) -> web.StreamResponse:
     if chosen is None:
         raise web.HTTPNotFound()
     state, app = await flow.new_state(request, flow=chosen, purpose="bind", next_path="/settings", user_id=user.id)
-    raise web.HTTPFound(flow.authorize_url(request, chosen, app, state))
+    raise web.HTTPFound(URL(flow.authorize_url(request, chosen, app, state), encoded=True))
 
 
 @login_required
