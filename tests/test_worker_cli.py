@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -116,6 +117,36 @@ async def test_worker_refuses_an_unsafe_configuration(database_url: str, tmp_pat
     status, output = await run_cli("worker", "--once", env=worker_env(database_url, TOKEN_KEYS="nope"), cwd=tmp_path)
     assert status == 2
     assert "Refusing to start" in output and "TOKEN_KEYS" in output
+
+
+async def test_worker_once_exits_1_when_the_database_is_unreachable(tmp_path: Path) -> None:
+    env = worker_env("postgresql://webapp:db-password-42@127.0.0.1:1/webapp")
+    status, output = await run_cli("worker", "--once", env=env, cwd=tmp_path)
+    assert status == 1, output
+    assert "the worker pass failed" in output
+    assert "db-password-42" not in output
+
+
+async def test_worker_loop_stops_cleanly_on_sigterm(database_url: str, tmp_path: Path) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "webapp", "worker", env=worker_env(database_url), cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    assert proc.stdout is not None
+    seen: list[str] = []
+    try:
+        while not any("worker started" in line for line in seen):
+            line = await asyncio.wait_for(proc.stdout.readline(), timeout=60)
+            assert line, "".join(seen)
+            seen.append(line.decode())
+        proc.send_signal(signal.SIGTERM)
+        rest, _ = await asyncio.wait_for(proc.communicate(), timeout=60)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode == 0, "".join(seen) + rest.decode()
+    assert "worker stopped" in rest.decode()
 
 
 async def test_maintenance_pass_refreshes_and_purges(

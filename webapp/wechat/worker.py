@@ -90,8 +90,7 @@ async def run_worker(settings: Settings, *, once: bool) -> int:
             job = partial(maintenance_pass, sm, client, cipher, apps, clock=utcnow)
             if once:
                 return await _once(job)
-            logger.info("worker started: a pass every %.0fs", settings.worker_interval_s)
-            await _until_signalled(run_periodically(settings.worker_interval_s, job))
+            await _until_signalled(settings.worker_interval_s, job)
             logger.info("worker stopped")
             return 0
     finally:
@@ -108,12 +107,14 @@ async def _once(job: Callable[[], Coroutine[Any, Any, RefreshReport]]) -> int:
     return 0
 
 
-async def _until_signalled(loop_body: Coroutine[Any, Any, None]) -> None:
-    """Run `loop_body` until SIGINT or SIGTERM, then cancel it and wait for it to unwind."""
-    task = asyncio.create_task(loop_body)
+async def _until_signalled(interval: float, job: Callable[[], Coroutine[Any, Any, RefreshReport]]) -> None:
+    """Run `job` every `interval` seconds until SIGINT or SIGTERM, then cancel it and wait for it to unwind."""
+    task = asyncio.create_task(run_periodically(interval, job))
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, task.cancel)
+    # Only now: whoever waits for this line may signal us at once.
+    logger.info("worker started: a pass every %.0fs; SIGINT or SIGTERM stops it", interval)
     try:
         with suppress(asyncio.CancelledError):
             await task
