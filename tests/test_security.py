@@ -1,0 +1,101 @@
+"""Security primitives: `next` can never leave the site, and passwords are argon2id."""
+
+from __future__ import annotations
+
+import pytest
+
+from webapp import security
+
+HOSTILE = [
+    "//evil.com",
+    "/\\evil.com",
+    "\\\\evil.com",
+    "https://evil.com",
+    "HTTPS://evil.com",
+    "http:/evil.com",
+    "http:evil.com",
+    "javascript:alert(1)",
+    "JavaScript:alert(1)",
+    "data:text/html,<script>alert(1)</script>",
+    "%2F%2Fevil.com",
+    "/%2F%2Fevil.com",
+    "/%2f%2fevil.com",
+    "/%252F%252Fevil.com",  # double-encoded
+    "/%5Cevil.com",
+    "//%65vil.com",
+    "\t//evil.com",
+    "/\t/evil.com",
+    "/%09/evil.com",
+    "/\r\n/evil.com",
+    "/\x00/evil.com",
+    "/\u200b/evil.com",  # zero-width space
+    "/\u3000/evil.com",  # ideographic space
+    " /settings",
+    "///evil.com",
+    "//evil.com/%2F..",
+    "evil.com",
+    "./settings",
+    "../settings",
+    "",
+    None,
+    "/" + "a" * 3000,
+]
+
+BENIGN = [
+    "/",
+    "/settings",
+    "/ok/path?x=1#y",
+    "/settings?next=//evil.com",  # a query is not a location
+    "/ok#//evil",
+    "/路径/页面",
+    "/%E4%BD%A0",
+    "/auth/wechat/start?next=%2Fsettings",
+]
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_safe_next_refuses_hostile_values(value: str | None) -> None:
+    assert security.safe_next(value) == "/"
+    assert security.safe_next(value, default="/settings") == "/settings"
+
+
+@pytest.mark.parametrize("value", BENIGN)
+def test_safe_next_keeps_local_paths(value: str) -> None:
+    assert security.safe_next(value) == value
+
+
+def test_safe_next_table_is_big_enough() -> None:
+    assert len(HOSTILE) + len(BENIGN) >= 25
+
+
+def test_password_hash_is_argon2id_and_salted() -> None:
+    first, second = security.hash_password("correct horse"), security.hash_password("correct horse")
+    assert first.startswith("$argon2id$")
+    assert first != second
+    assert "correct horse" not in first
+    assert not security.needs_rehash(first)
+
+
+@pytest.mark.parametrize(
+    ("stored", "given", "ok"),
+    [
+        ("correct horse", "correct horse", True),
+        ("correct horse", "Correct horse", False),
+        ("correct horse", "", False),
+        ("密码很长很长", "密码很长很长", True),
+    ],
+)
+def test_verify_password(stored: str, given: str, ok: bool) -> None:
+    assert security.verify_password(security.hash_password(stored), given) is ok
+
+
+@pytest.mark.parametrize("password_hash", [None, "", "not a hash", "$argon2id$garbage"])
+def test_verify_password_without_a_usable_hash_is_false(password_hash: str | None) -> None:
+    assert security.verify_password(password_hash, "anything") is False
+
+
+def test_tokens_are_random_and_digests_stable() -> None:
+    assert security.random_token() != security.random_token()
+    assert len(security.random_alnum(40)) == 40 and security.random_alnum(40).isalnum()
+    assert security.digest("x") == security.digest("x") != security.digest("y")
+    assert security.same("abc", "abc") and not security.same("abc", "abd")

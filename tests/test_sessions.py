@@ -1,0 +1,99 @@
+"""Server-side sessions: the cookie's flags, what it carries, expiry, and the storage helpers."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from http.cookies import SimpleCookie
+
+from aiohttp.test_utils import TestClient
+from sqlalchemy import select
+
+from tests.accounts.helpers import SM, AuthActions, create_user, session_row
+from webapp.app import create_app
+from webapp.clock import FrozenClock
+from webapp.models import WebSession
+from webapp.security import digest
+from webapp.sessions import COOKIE_NAME, delete_other_sessions, purge_expired_sessions
+from webapp.settings import Settings
+
+
+def session_cookie(set_cookie_headers: list[str]) -> SimpleCookie:
+    cookie: SimpleCookie = SimpleCookie()
+    for header in set_cookie_headers:
+        cookie.load(header)
+    return cookie
+
+
+async def test_session_cookie_is_httponly_lax_and_not_secure_over_http(client: TestClient) -> None:
+    response = await client.get("/login")
+    morsel = session_cookie(response.headers.getall("Set-Cookie"))[COOKIE_NAME]
+    assert morsel["httponly"] is True
+    assert morsel["samesite"] == "Lax"
+    assert not morsel["secure"]
+    assert morsel["path"] == "/"
+
+
+async def test_session_cookie_is_secure_when_public_url_is_https(
+    aiohttp_client, settings: Settings, sessionmaker: SM, clock: FrozenClock  # type: ignore[no-untyped-def]
+) -> None:
+    app = create_app(settings.with_(public_url="https://www.example.com"), sessionmaker=sessionmaker, clock=clock)
+    client = await aiohttp_client(app)
+    response = await client.get("/login")
+    morsel = session_cookie(response.headers.getall("Set-Cookie"))[COOKIE_NAME]
+    assert morsel["secure"] is True and morsel["httponly"] is True and morsel["samesite"] == "Lax"
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+async def test_cookie_carries_only_a_random_id(client: TestClient, sessionmaker: SM, clock: FrozenClock) -> None:
+    await create_user(sessionmaker, clock)
+    auth = AuthActions(client)
+    await auth.login()
+    key = auth.session_cookie()
+    assert key is not None and len(key) >= 40 and "alice" not in key
+    row = await session_row(sessionmaker, key)
+    assert row is not None and row.id == digest(key) != key  # the database holds only its hash
+    assert row.data["uid"] == row.user_id
+
+
+async def test_expired_session_is_not_honoured(client: TestClient, sessionmaker: SM, clock: FrozenClock) -> None:
+    await create_user(sessionmaker, clock)
+    auth = AuthActions(client)
+    await auth.login()
+    assert (await client.get("/api/me")).status == 200
+    clock.advance(days=14, seconds=1)
+    assert (await client.get("/api/me")).status == 401
+
+
+async def test_unknown_or_absurd_cookies_start_a_fresh_session(client: TestClient) -> None:
+    for value in ("made-up", "x" * 5000):
+        client.session.cookie_jar.update_cookies({COOKIE_NAME: value})
+        assert (await client.get("/api/me")).status == 401
+        await client.get("/login")
+        jar = {c.key: c.value for c in client.session.cookie_jar}
+        assert jar[COOKIE_NAME] != value
+
+
+async def add_session(sm: SM, clock: FrozenClock, name: str, user_id: int | None, *, ttl: timedelta) -> None:
+    async with sm.begin() as s:
+        s.add(WebSession(id=digest(name), user_id=user_id, data={}, created_at=clock(), expires_at=clock() + ttl))
+
+
+async def test_delete_other_sessions_keeps_the_current_one(sessionmaker: SM, clock: FrozenClock) -> None:
+    alice = await create_user(sessionmaker, clock)
+    bob = await create_user(sessionmaker, clock, username="bob")
+    for name, user in (("a1", alice), ("a2", alice), ("a3", alice), ("b1", bob)):
+        await add_session(sessionmaker, clock, name, user.id, ttl=timedelta(days=1))
+    async with sessionmaker.begin() as s:
+        assert await delete_other_sessions(s, user_id=alice.id, keep_key="a1") == 2
+    async with sessionmaker() as s:
+        left = set((await s.scalars(select(WebSession.id))).all())
+    assert left == {digest("a1"), digest("b1")}
+
+
+async def test_purge_expired_sessions(sessionmaker: SM, clock: FrozenClock) -> None:
+    await add_session(sessionmaker, clock, "old", None, ttl=timedelta(seconds=-1))
+    await add_session(sessionmaker, clock, "new", None, ttl=timedelta(hours=1))
+    async with sessionmaker.begin() as s:
+        assert await purge_expired_sessions(s, now=clock()) == 1
+    async with sessionmaker() as s:
+        assert (await s.scalars(select(WebSession.id))).all() == [digest("new")]
