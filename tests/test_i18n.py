@@ -113,7 +113,9 @@ def test_every_message_has_a_chinese_translation() -> None:
 
 def test_translations_keep_their_placeholders() -> None:
     wrong = [
-        msgid for msgid, text in catalogue().items() if text and set(PLACEHOLDER.findall(msgid)) != set(PLACEHOLDER.findall(text))
+        msgid
+        for msgid, text in catalogue().items()
+        if text and set(PLACEHOLDER.findall(msgid)) != set(PLACEHOLDER.findall(text))
     ]
     assert not wrong
 

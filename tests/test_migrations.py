@@ -44,7 +44,7 @@ def tables(url: str) -> set[str]:
 
 def test_upgrade_downgrade_upgrade(url: str) -> None:
     upgrade_head(url)
-    assert TABLES <= tables(url)
+    assert tables(url) >= TABLES
     downgrade_base(url)
     assert tables(url) == {"alembic_version"}
     upgrade_head(url)

@@ -34,7 +34,10 @@ async def test_session_cookie_is_httponly_lax_and_not_secure_over_http(client: T
 
 
 async def test_session_cookie_is_secure_when_public_url_is_https(
-    aiohttp_client, settings: Settings, sessionmaker: SM, clock: FrozenClock  # type: ignore[no-untyped-def]
+    aiohttp_client,
+    settings: Settings,
+    sessionmaker: SM,
+    clock: FrozenClock,  # type: ignore[no-untyped-def]
 ) -> None:
     app = create_app(settings.with_(public_url="https://www.example.com"), sessionmaker=sessionmaker, clock=clock)
     client = await aiohttp_client(app)

@@ -48,7 +48,12 @@ class AuthActions:
         self, username: str = "alice", password: str = PASSWORD, *, confirm: str | None = None, **extra: str
     ) -> ClientResponse:
         """Submit the sign-up form."""
-        data = {"username": username, "password": password, "confirm": password if confirm is None else confirm, **extra}
+        data = {
+            "username": username,
+            "password": password,
+            "confirm": password if confirm is None else confirm,
+            **extra,
+        }
         return await self.post("/signup", data, form_page="/signup")
 
     async def login(self, username: str = "alice", password: str = PASSWORD, **extra: str) -> ClientResponse:

@@ -122,7 +122,13 @@ def test_signup_form_repr_hides_the_password() -> None:
 
 @pytest.mark.parametrize(
     ("a", "b"),
-    [("Alice", "alice"), ("ALICE", "ａｌｉｃｅ"), ("straße", "STRASSE"), ("ǅemal", "džemal"), ("Ｍüller", "mu\u0308ller")],
+    [
+        ("Alice", "alice"),
+        ("ALICE", "ａｌｉｃｅ"),
+        ("straße", "STRASSE"),
+        ("ǅemal", "džemal"),
+        ("Ｍüller", "mu\u0308ller"),
+    ],
 )
 def test_username_keys_collide_across_case_and_width(a: str, b: str) -> None:
     assert forms.username_key(forms.normalize_username(a)) == forms.username_key(forms.normalize_username(b))
@@ -156,10 +162,18 @@ def test_login_form(data: dict[str, str], errors: dict[str, str]) -> None:
         (False, True, {"password": GOOD, "confirm": GOOD}, {}),
         (False, False, {"password": GOOD, "confirm": GOOD}, {"username": "Enter a username."}),
         (False, False, {"username": "wx_user", "password": GOOD, "confirm": GOOD}, {}),
-        (True, True, {"current_password": "old", "password": "short", "confirm": "short"},
-         {"password": "Use at least 8 characters."}),
-        (True, True, {"current_password": "old", "password": GOOD, "confirm": "nope"},
-         {"confirm": "The two passwords do not match."}),
+        (
+            True,
+            True,
+            {"current_password": "old", "password": "short", "confirm": "short"},
+            {"password": "Use at least 8 characters."},
+        ),
+        (
+            True,
+            True,
+            {"current_password": "old", "password": GOOD, "confirm": "nope"},
+            {"confirm": "The two passwords do not match."},
+        ),
     ],
 )
 def test_password_form(has_password: bool, has_username: bool, data: dict[str, str], errors: dict[str, str]) -> None:
@@ -168,5 +182,7 @@ def test_password_form(has_password: bool, has_username: bool, data: dict[str, s
 
 
 def test_password_form_ignores_username_when_account_has_one() -> None:
-    form = forms.PasswordForm.parse({"username": "x", "password": GOOD, "confirm": GOOD}, has_password=False, has_username=True)
+    form = forms.PasswordForm.parse(
+        {"username": "x", "password": GOOD, "confirm": GOOD}, has_password=False, has_username=True
+    )
     assert form.username is None

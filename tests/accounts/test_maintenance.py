@@ -21,8 +21,14 @@ def web_session(name: str, *, expires_at: datetime, clock: FrozenClock) -> WebSe
 
 def oauth_state(name: str, *, expires_at: datetime, clock: FrozenClock) -> OAuthState:
     return OAuthState(
-        state=name, purpose="login", flow="qr", appid="wxapp", next_path="/", browser_hash="0" * 64,
-        created_at=clock(), expires_at=expires_at,
+        state=name,
+        purpose="login",
+        flow="qr",
+        appid="wxapp",
+        next_path="/",
+        browser_hash="0" * 64,
+        created_at=clock(),
+        expires_at=expires_at,
     )
 
 
@@ -60,7 +66,13 @@ async def test_recent_events_newest_first_and_limited(sessionmaker: SM, clock: F
     async with sessionmaker.begin() as s:
         for n in range(12):
             await events.record_event(
-                s, user_id=user.id, kind="login", method="wechat_qr", client=f"c{n}", ip="192.0.2.1", now=clock.advance(minutes=1)
+                s,
+                user_id=user.id,
+                kind="login",
+                method="wechat_qr",
+                client=f"c{n}",
+                ip="192.0.2.1",
+                now=clock.advance(minutes=1),
             )
         await events.record_event(s, user_id=other.id, kind="bind", method="wechat_mp", client="", ip="", now=clock())
     async with sessionmaker() as s:
@@ -79,7 +91,12 @@ async def test_record_event_refuses_unknown_kinds_and_methods(
 
 @pytest.mark.parametrize(
     ("stored", "shown"),
-    [("Chrome on Windows", "Chrome on Windows"), ("Unknown client", "Unknown client"), ("", "Unknown client"), ("curl", "curl")],
+    [
+        ("Chrome on Windows", "Chrome on Windows"),
+        ("Unknown client", "Unknown client"),
+        ("", "Unknown client"),
+        ("curl", "curl"),
+    ],
 )
 def test_client_label(stored: str, shown: str) -> None:
     assert events.client_label(stored) == shown

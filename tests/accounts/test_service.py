@@ -181,7 +181,13 @@ async def test_wrong_current_passwords_are_throttled(sessionmaker: SM, clock: Fr
 async def test_wechat_only_account_sets_username_and_password(sessionmaker: SM, clock: FrozenClock) -> None:
     user = await create_user(sessionmaker, clock, username=None, password=None)
     await service.set_password(
-        sessionmaker, user_id=user.id, current_password="", new_password=PASSWORD, username="WxUser", now=clock(), **WHERE
+        sessionmaker,
+        user_id=user.id,
+        current_password="",
+        new_password=PASSWORD,
+        username="WxUser",
+        now=clock(),
+        **WHERE,
     )
     assert (await login(sessionmaker, clock, username="wxuser")).id == user.id
 
@@ -191,7 +197,13 @@ async def test_setting_a_taken_username_changes_nothing(sessionmaker: SM, clock:
     user = await create_user(sessionmaker, clock, username=None, password=None)
     with pytest.raises(UsernameTaken):
         await service.set_password(
-            sessionmaker, user_id=user.id, current_password="", new_password=PASSWORD, username="TAKEN", now=clock(), **WHERE
+            sessionmaker,
+            user_id=user.id,
+            current_password="",
+            new_password=PASSWORD,
+            username="TAKEN",
+            now=clock(),
+            **WHERE,
         )
     async with sessionmaker() as s:
         stored = await s.get(User, user.id)

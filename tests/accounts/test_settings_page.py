@@ -41,7 +41,7 @@ async def test_activity_lists_the_last_ten_events_newest_first(
     await auth.login()
     body = await (await auth.client.get("/settings")).text()
     assert body.count('class="activity-item') == 5
-    assert body.index("activity-login\"") < body.index("activity-login_failed")
+    assert body.index('activity-login"') < body.index("activity-login_failed")
     for _ in range(7):
         clock.advance(seconds=1)
         await auth.logout()
@@ -81,7 +81,9 @@ async def test_change_password_then_log_in_with_it(auth: AuthActions) -> None:
 async def test_change_password_validation_errors_stay_on_the_page(auth: AuthActions) -> None:
     await auth.signup()
     response = await auth.post(
-        "/settings/password", {"current_password": PASSWORD, "password": "short", "confirm": "short"}, form_page="/settings"
+        "/settings/password",
+        {"current_password": PASSWORD, "password": "short", "confirm": "short"},
+        form_page="/settings",
     )
     assert response.status == 400
     assert "Use at least 8 characters." in await response.text()
@@ -95,7 +97,9 @@ async def test_wechat_only_account_sets_a_username_and_password(
     page = await (await auth.client.get("/settings")).text()
     assert "Set a password" in page and 'name="username"' in page and 'name="current_password"' not in page
     response = await auth.post(
-        "/settings/password", {"username": "WeChatFan", "password": PASSWORD, "confirm": PASSWORD}, form_page="/settings"
+        "/settings/password",
+        {"username": "WeChatFan", "password": PASSWORD, "confirm": PASSWORD},
+        form_page="/settings",
     )
     assert response.status == 302
     async with sessionmaker() as s:
@@ -119,18 +123,24 @@ async def test_wechat_only_account_cannot_take_a_used_username(
     assert "That username is taken." in body and 'value="ALICE"' in body
 
 
-async def test_reauth_marks_a_recent_login_and_goes_back(auth: AuthActions, sessionmaker: SM, clock: FrozenClock) -> None:
+async def test_reauth_marks_a_recent_login_and_goes_back(
+    auth: AuthActions, sessionmaker: SM, clock: FrozenClock
+) -> None:
     await create_user(sessionmaker, clock)
     await auth.login()
     login_time = clock().timestamp()
     clock.advance(minutes=30)
-    response = await auth.post("/settings/reauth", {"password": PASSWORD, "next": "/settings#wechat"}, form_page="/settings")
+    response = await auth.post(
+        "/settings/reauth", {"password": PASSWORD, "next": "/settings#wechat"}, form_page="/settings"
+    )
     assert (response.status, response.headers["Location"]) == (302, "/settings#wechat")
     row = await session_row(sessionmaker, auth.session_cookie())
     assert row is not None and row.data["auth_at"] == login_time + 30 * 60
 
 
-async def test_reauth_with_a_wrong_password_shows_the_form_again(auth: AuthActions, sessionmaker: SM, clock: FrozenClock) -> None:
+async def test_reauth_with_a_wrong_password_shows_the_form_again(
+    auth: AuthActions, sessionmaker: SM, clock: FrozenClock
+) -> None:
     await create_user(sessionmaker, clock)
     await auth.login()
     response = await auth.post("/settings/reauth", {"password": "nope", "next": "/settings"}, form_page="/settings")
@@ -157,7 +167,10 @@ async def test_reauth_never_redirects_off_site(auth: AuthActions, sessionmaker: 
 
 
 async def test_logout_others_ends_every_other_session(
-    auth: AuthActions, aiohttp_client, sessionmaker: SM, clock: FrozenClock  # type: ignore[no-untyped-def]
+    auth: AuthActions,
+    aiohttp_client,
+    sessionmaker: SM,
+    clock: FrozenClock,  # type: ignore[no-untyped-def]
 ) -> None:
     await create_user(sessionmaker, clock)
     other = AuthActions(await aiohttp_client(auth.client.server))

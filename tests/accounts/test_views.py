@@ -107,7 +107,9 @@ async def test_unknown_user_and_wrong_password_look_identical(
     assert 'value="alice"' in unknown_body and "wrong password" not in unknown_body
 
 
-async def test_failed_login_page_is_the_login_form_again(auth: AuthActions, sessionmaker: SM, clock: FrozenClock) -> None:
+async def test_failed_login_page_is_the_login_form_again(
+    auth: AuthActions, sessionmaker: SM, clock: FrozenClock
+) -> None:
     await create_user(sessionmaker, clock)
     body = await (await auth.login("alice", "nope nope")).text()
     assert 'action="/login"' in body and 'name="csrf_token"' in body

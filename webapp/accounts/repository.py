@@ -45,9 +45,7 @@ async def create_user(
 
 async def set_password_hash(session: AsyncSession, *, user_id: int, password_hash: str, now: datetime) -> None:
     """Replace a user's password hash."""
-    await session.execute(
-        update(User).where(User.id == user_id).values(password_hash=password_hash, updated_at=now)
-    )
+    await session.execute(update(User).where(User.id == user_id).values(password_hash=password_hash, updated_at=now))
 
 
 async def set_username(session: AsyncSession, *, user_id: int, username: str, username_key: str, now: datetime) -> None:

@@ -36,7 +36,9 @@ async def sign_up(
                 display_name=display_name,
                 now=now,
             )
-            await events.record_event(s, user_id=user.id, kind="signup", method="password", client=client, ip=ip, now=now)
+            await events.record_event(
+                s, user_id=user.id, kind="signup", method="password", client=client, ip=ip, now=now
+            )
     except IntegrityError as exc:
         if not _is_username_clash(exc):
             raise
@@ -44,9 +46,7 @@ async def sign_up(
     return user
 
 
-async def authenticate(
-    sm: Sessionmaker, *, username: str, password: str, client: str, ip: str, now: datetime
-) -> User:
+async def authenticate(sm: Sessionmaker, *, username: str, password: str, client: str, ip: str, now: datetime) -> User:
     """The user these credentials belong to; InvalidCredentials or TooManyAttempts otherwise."""
     key = username_key(username)
     async with sm() as s:
@@ -99,7 +99,9 @@ async def set_password(
                 key = username_key(username)
                 await repository.set_username(s, user_id=user_id, username=username, username_key=key, now=now)
             await repository.set_password_hash(s, user_id=user_id, password_hash=new_hash, now=now)
-            await events.record_event(s, user_id=user_id, kind="password_set", method="password", client=client, ip=ip, now=now)
+            await events.record_event(
+                s, user_id=user_id, kind="password_set", method="password", client=client, ip=ip, now=now
+            )
     except IntegrityError as exc:
         if not _is_username_clash(exc):
             raise
