@@ -27,8 +27,10 @@ async def test_signup_logs_the_new_user_in(auth: AuthActions) -> None:
     response = await auth.signup("alice", display_name="Alice L.")
     assert response.status == 302
     assert response.headers["Location"] == "/"
-    assert await me(auth.client) == {
-        "id": (await me(auth.client) or {})["id"],
+    profile = await me(auth.client)
+    assert profile is not None and isinstance(profile["id"], int)
+    assert profile == {
+        "id": profile["id"],
         "username": "alice",
         "display_name": "Alice L.",
         "has_password": True,
