@@ -231,19 +231,22 @@ def wechat_settings(settings: Settings, sim_server: Sim) -> Settings:
     )
 
 
+async def _world(aiohttp_client, settings: Settings, sm: Any, clock: Any, sim: Sim) -> AsyncIterator[World]:  # type: ignore[no-untyped-def]
+    site = await aiohttp_client(create_app(settings, sessionmaker=sm, clock=clock))
+    w = World(site, sim, settings, sm, clock)
+    yield w
+    await w.close()
+
+
 @pytest.fixture
 async def world(aiohttp_client, wechat_settings, sessionmaker, clock, sim_server) -> AsyncIterator[World]:  # type: ignore[no-untyped-def]
     """The site (on the test's rolled-back transaction) and the simulator, ready to drive."""
-    site = await aiohttp_client(create_app(wechat_settings, sessionmaker=sessionmaker, clock=clock))
-    w = World(site, sim_server, wechat_settings, sessionmaker, clock)
-    yield w
-    await w.close()
+    async for w in _world(aiohttp_client, wechat_settings, sessionmaker, clock, sim_server):
+        yield w
 
 
 @pytest.fixture
 async def pooled_world(aiohttp_client, wechat_settings, pooled_sessionmaker, clock, sim_server) -> AsyncIterator[World]:  # type: ignore[no-untyped-def]
     """Like `world`, on a pooled database with real commits: for concurrent requests."""
-    site = await aiohttp_client(create_app(wechat_settings, sessionmaker=pooled_sessionmaker, clock=clock))
-    w = World(site, sim_server, wechat_settings, pooled_sessionmaker, clock)
-    yield w
-    await w.close()
+    async for w in _world(aiohttp_client, wechat_settings, pooled_sessionmaker, clock, sim_server):
+        yield w
