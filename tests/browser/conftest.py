@@ -8,6 +8,7 @@ pool (a browser makes concurrent requests), emptied after every test.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -66,7 +67,7 @@ def closed_port() -> int:
 
 
 async def _serve(app: web.Application, socks: list[socket.socket]) -> web.AppRunner:
-    runner = web.AppRunner(app, shutdown_timeout=2.0)
+    runner = web.AppRunner(app, shutdown_timeout=1.0)
     await runner.setup()
     for sock in socks:
         await web.SockSite(runner, sock).start()
@@ -171,6 +172,12 @@ class Person:
     context: Any
     page: Any
     console: list[str] = field(default_factory=list)
+    csp_violated: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def heard(self, line: str) -> None:
+        self.console.append(line)
+        if CSP_TEXT.search(line):
+            self.csp_violated.set()
 
     async def me(self, live: Live) -> dict[str, Any] | None:
         """/api/me with this browser's cookies, or None when not logged in."""
@@ -213,8 +220,8 @@ async def new_person(chromium: Any) -> AsyncIterator[NewPerson]:
         contexts.append(context)
         page = await context.new_page()
         person = Person(context, page)
-        page.on("console", lambda m: person.console.append(f"[{m.type}] {m.text} @ {m.location.get('url', '')}"))
-        page.on("pageerror", lambda e: person.console.append(f"[pageerror] {e}"))
+        page.on("console", lambda m: person.heard(f"[{m.type}] {m.text} @ {m.location.get('url', '')}"))
+        page.on("pageerror", lambda e: person.heard(f"[pageerror] {e}"))
         return person
 
     yield open_

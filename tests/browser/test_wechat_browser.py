@@ -7,6 +7,8 @@ cross-site as it is with open.weixin.qq.com. The simulator's control API plays t
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 from pathlib import Path
 from typing import Any
@@ -67,12 +69,20 @@ async def scan_and_confirm(live: Live, root: Page | FrameLocator, user: int = 1)
 
 
 async def expect_outcome(person: Person, outcome: str) -> None:
-    """Wait for our WeChat outcome page (`data-outcome`); on failure show what the browser said."""
-    try:
-        await expect(person.page.locator(f"[data-outcome='{outcome}']")).to_be_visible()
-    except AssertionError:
+    """Wait for our WeChat outcome page (`data-outcome`); stop early on a CSP violation, and on failure
+    show what the browser said."""
+    shown = asyncio.ensure_future(expect(person.page.locator(f"[data-outcome='{outcome}']")).to_be_visible())
+    violated = asyncio.ensure_future(person.csp_violated.wait())
+    await asyncio.wait({shown, violated}, return_when=asyncio.FIRST_COMPLETED)
+    violated.cancel()
+    failed = not shown.done() or shown.exception() is not None
+    if not shown.done():
+        shown.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await shown
+    if failed:
         console = "\n".join(person.console)
-        raise AssertionError(f"no {outcome!r} outcome page at {person.page.url}; the browser's console:\n{console}") from None
+        raise AssertionError(f"no {outcome!r} outcome page at {person.page.url}; the browser's console:\n{console}")
 
 
 def path_of(url: str) -> str:
