@@ -1,0 +1,35 @@
+"""An embedded PostgreSQL in a throw-away directory under /tmp, migrated to the latest schema."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Database:
+    """The running server: its URL and the postmaster's process id."""
+
+    url: str
+    pid: int
+
+
+@contextmanager
+def embedded_database() -> Iterator[Database]:
+    """Start pgserver in a fresh /tmp directory, migrate it, and delete it all on exit."""
+    os.environ["XDG_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="webapp-bench-xdg-")  # before pgserver's import: a 0700 dir
+    import pgserver
+
+    from webapp.migrations import upgrade_head
+
+    data_dir = tempfile.mkdtemp(prefix="webapp-bench-pg-", dir="/tmp")  # pgserver's OS user can't read /root
+    server = pgserver.get_server(data_dir, cleanup_mode="delete")  # type: ignore[attr-defined]
+    try:
+        url = server.get_uri()
+        upgrade_head(url)
+        yield Database(url=url, pid=int(server.get_pid() or 0))
+    finally:
+        server.cleanup()

@@ -1,0 +1,77 @@
+"""The processes under measurement: the simulator, the site (`webapp serve --no-worker`), the bare baseline."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+from benchmarks.processes import Child, base_env, free_port, start_python, wait_until_up
+from webapp.wechat_sim import fixture
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """The site's secrets for this run only."""
+
+    secret_key: str
+    token_key: str
+
+    @classmethod
+    def fresh(cls) -> Secrets:
+        """New random secrets."""
+        return cls(secrets.token_urlsafe(48), Fernet.generate_key().decode())
+
+
+def write_fixture(path: Path, users: int) -> Path:
+    """The simulator's default apps with `users` test users (ids 1..users), as WECHAT_SIM_FIXTURE JSON."""
+    apps = [{"appid": a.appid, "secret": a.secret, "kind": a.kind, "name": a.name, "bound": a.bound,
+             "callback_hosts": list(a.callback_hosts)} for a in fixture.default_fixture().apps]
+    data = {"apps": apps, "users": [{"id": i, "nickname": f"bench{i}"} for i in range(1, users + 1)]}
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def site_env(database_url: str, sim_url: str, site_url: str, keys: Secrets) -> dict[str, str]:
+    """The environment `webapp serve` and `webapp worker` need, pointed at the simulator."""
+    return base_env(
+        DATABASE_URL=database_url, SECRET_KEY=keys.secret_key, TOKEN_KEYS=keys.token_key, PUBLIC_URL=site_url,
+        WECHAT_WEB_APPID=fixture.WEBSITE_APPID, WECHAT_WEB_SECRET=fixture.WEBSITE_SECRET,
+        WECHAT_MP_APPID=fixture.MP_APPID, WECHAT_MP_SECRET=fixture.MP_SECRET,
+        WECHAT_OPEN_BASE=sim_url, WECHAT_API_BASE=sim_url,
+        WECHAT_JS_URL=f"{sim_url}/connect/zh_CN/htmledition/js/wxLogin.js",
+    )
+
+
+async def start_simulator(fixture_path: Path, log_dir: Path) -> Child:
+    """`webapp simulator` on a free loopback port, with the benchmark's fixture."""
+    port = free_port()
+    env = base_env(WECHAT_SIM_FIXTURE=str(fixture_path))
+    child = start_python("simulator", ["-m", "webapp", "simulator", "--host", "127.0.0.1", "--port", str(port)],
+                         env, log_dir, url=f"http://127.0.0.1:{port}")
+    await wait_until_up(child, "/_sim/api/stats", timeout=60.0)
+    return child
+
+
+async def start_site(database_url: str, sim_url: str, keys: Secrets, log_dir: Path) -> Child:
+    """`webapp serve --no-worker` on a free loopback port, reached as http://localhost:<port>."""
+    port = free_port()
+    site_url = f"http://localhost:{port}"
+    env = site_env(database_url, sim_url, site_url, keys)
+    child = start_python("site", ["-m", "webapp", "serve", "--host", "127.0.0.1", "--port", str(port), "--no-worker"],
+                         env, log_dir, url=site_url)
+    await wait_until_up(child, "/healthz")
+    return child
+
+
+async def start_bare(body: object, log_dir: Path) -> Child:
+    """The bare aiohttp baseline answering `body` on GET /api/me."""
+    port = free_port()
+    env = base_env(BENCH_BODY=json.dumps(body))
+    child = start_python("bare", ["-m", "benchmarks.bare_server", str(port)], env, log_dir,
+                         url=f"http://127.0.0.1:{port}")
+    await wait_until_up(child, "/api/me")
+    return child
