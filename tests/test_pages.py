@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from webapp.app import create_app
+from webapp.keys import db_key
 
 
 async def test_mp_verify_file_is_served_from_configuration(aiohttp_client, settings, sessionmaker, clock) -> None:  # type: ignore[no-untyped-def]
@@ -20,3 +21,34 @@ def test_mp_verify_is_read_from_the_environment() -> None:
 
     settings = Settings.from_env({"WECHAT_MP_VERIFY": "MP_verify_a1.txt=a1, MP_verify_b2.txt=b2"})
     assert dict(settings.mp_verify) == {"MP_verify_a1.txt": "a1", "MP_verify_b2.txt": "b2"}
+
+
+async def test_a_page_without_forms_stores_no_session_for_anonymous_visitors(client) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import func, select
+
+    from webapp.models import WebSession
+
+    resp = await client.get("/")
+    assert resp.status == 200
+    assert "webapp_session" not in resp.cookies
+    login = await client.get("/login")  # a form: now the session (and its CSRF token) is stored
+    assert 'name="csrf_token"' in await login.text()
+    assert "webapp_session" in login.cookies
+    async with client.app[db_key]() as s:
+        assert await s.scalar(select(func.count()).select_from(WebSession)) == 1
+
+
+async def test_client_address_comes_from_forwarded_for_only_behind_a_trusted_proxy(aiohttp_client, settings, sessionmaker, clock) -> None:  # type: ignore[no-untyped-def]
+    from aiohttp import web
+
+    from webapp.clientinfo import client_ip
+
+    async def show(request: web.Request) -> web.Response:
+        return web.Response(text=client_ip(request))
+
+    for trusted, expected in ((frozenset(), "127.0.0.1"), (frozenset({"127.0.0.1", "10.0.0.2"}), "203.0.113.9")):
+        app = create_app(settings.with_(trusted_proxies=trusted), sessionmaker=sessionmaker, clock=clock)
+        app.router.add_get("/_ip", show)
+        client = await aiohttp_client(app)
+        resp = await client.get("/_ip", headers={"X-Forwarded-For": "198.51.100.1, 203.0.113.9, 10.0.0.2"})
+        assert await resp.text() == expected

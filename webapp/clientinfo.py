@@ -34,9 +34,18 @@ def coarse_client(user_agent: str) -> str:
     return browser or system or "Unknown client"
 
 
-def client_ip(request: web.Request) -> str:
-    """The peer address aiohttp saw (put a proxy's forwarded-header handling in front if needed)."""
-    return (request.remote or "")[:64]
+def client_ip(request: web.BaseRequest) -> str:
+    """The client's address: the peer, or behind TRUSTED_PROXIES the nearest untrusted X-Forwarded-For hop."""
+    from webapp.keys import settings_key
+
+    peer = request.remote or ""
+    trusted = request.app[settings_key].trusted_proxies if settings_key in request.app else frozenset()
+    if peer in trusted:
+        hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
+        for hop in reversed(hops):  # the right-most entries were added by our own proxies
+            if hop not in trusted:
+                return hop[:64]
+    return peer[:64]
 
 
 def is_wechat_browser(user_agent: str) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aiohttp import web
-from aiohttp_session import get_session
+from aiohttp_session import Session, get_session
 
 from webapp.security import random_token, same
 
@@ -20,12 +20,30 @@ class CSRFFailure(web.HTTPForbidden):
 
 async def csrf_token(request: web.Request) -> str:
     """The session's CSRF token, created on first use."""
-    session = await get_session(request)
+    return token_of(await get_session(request))
+
+
+def token_of(session: Session) -> str:
+    """The token kept in `session`, created (and so the session saved) on first use."""
     token = session.get(SESSION_FIELD)
     if not token:
         token = random_token()
         session[SESSION_FIELD] = token
     return str(token)
+
+
+class LazyToken:
+    """A template value that creates the token only if a page renders it: pages without forms
+    then leave anonymous visitors (and crawlers) without a stored session."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def __str__(self) -> str:
+        return token_of(self._session)
+
+    def __html__(self) -> str:
+        return str(self)
 
 
 @web.middleware

@@ -73,7 +73,8 @@ def content_security_policy(request: web.Request) -> str:
         [
             "default-src 'self'",
             f"script-src 'self' {js_origin}",
-            f"frame-src {open_origin}",
+            # The QR iframe is WeChat's; with self_redirect=true it then navigates to our own callback.
+            f"frame-src 'self' {open_origin}",
             f"img-src 'self' data: {open_origin} https://thirdwx.qlogo.cn https://wx.qlogo.cn",
             "style-src 'self'",
             "object-src 'none'",

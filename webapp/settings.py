@@ -50,6 +50,7 @@ class Settings:
     wechat_js_url: str = DEFAULT_JS_URL
     wechat_timeout_s: float = 10.0
     mp_verify: Mapping[str, str] = field(default_factory=dict)
+    trusted_proxies: frozenset[str] = frozenset()
     templates_dir: Path = REPO_ROOT / "templates"
     static_dir: Path = REPO_ROOT / "static"
     serve_static: bool = True
@@ -75,6 +76,7 @@ class Settings:
             "wechat_api_base": (get("WECHAT_API_BASE") or DEFAULT_API_BASE).rstrip("/"),
             "wechat_js_url": get("WECHAT_JS_URL") or DEFAULT_JS_URL,
             "mp_verify": _mp_verify(get("WECHAT_MP_VERIFY")),
+            "trusted_proxies": frozenset(_split_keys(get("TRUSTED_PROXIES"))),
         }
         values.update(overrides)
         return cls(**values)

@@ -34,13 +34,13 @@ def setup_jinja(app: web.Application) -> None:
 async def base_context(request: web.Request) -> dict[str, Any]:
     """Variables every page gets: the user, the CSRF token, the language, flashed messages."""
     from webapp.accounts.session import current_user  # accounts builds on templating, not the reverse
-    from webapp.csrf import csrf_token
+    from webapp.csrf import LazyToken
 
     session = await get_session(request)
     flashes = session.pop("flash") if "flash" in session else []
     return {
         "current_user": await current_user(request),
-        "csrf_token": await csrf_token(request),
+        "csrf_token": LazyToken(session),
         "locale": request.get(i18n.locale_key, i18n.DEFAULT_LOCALE),
         "flashes": flashes,
         "url": lambda name, **parts: str(request.app.router[name].url_for(**parts)),
