@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +21,8 @@ class Database:
 @contextmanager
 def embedded_database() -> Iterator[Database]:
     """Start pgserver in a fresh /tmp directory, migrate it, and delete it all on exit."""
-    os.environ["XDG_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="webapp-bench-xdg-")  # before pgserver's import: a 0700 dir
+    runtime_dir = tempfile.mkdtemp(prefix="webapp-bench-xdg-")
+    os.environ["XDG_RUNTIME_DIR"] = runtime_dir  # before pgserver's import: it wants a 0700 runtime dir
     import pgserver
 
     from webapp.migrations import upgrade_head
@@ -33,3 +35,4 @@ def embedded_database() -> Iterator[Database]:
         yield Database(url=url, pid=int(server.get_pid() or 0))
     finally:
         server.cleanup()
+        shutil.rmtree(runtime_dir, ignore_errors=True)

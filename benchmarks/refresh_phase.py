@@ -25,7 +25,11 @@ async def run_refresh_worker(db_url: str, sim: Child, keys: Secrets, work: Path)
     """Run benchmarks.refresh_worker as its own process and return the JSON line it prints."""
     env = site_env(db_url, sim.url, "http://localhost:8080", keys)
     child = start_python("refresh-worker", ["-m", "benchmarks.refresh_worker"], env, work)
-    code = await asyncio.to_thread(child.process.wait)
+    try:
+        code = await asyncio.to_thread(child.process.wait)
+    except BaseException:  # interrupted: the worker must not outlive the run
+        child.stop()
+        raise
     lines = [line for line in child.log.read_text(errors="replace").splitlines() if line.startswith("{")]
     if code != 0 or not lines:
         raise RuntimeError(f"the refresh worker exited with {code}:\n{tail(child.log)}")

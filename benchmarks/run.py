@@ -10,12 +10,14 @@ import argparse
 import asyncio
 import os
 import platform
+import signal
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -128,7 +130,7 @@ async def run(config: Config, db: Database, work: Path) -> dict[str, Any]:
         worker_kib = figures["refresh"]["worker"].pop("peak_rss_kib", None)
         figures["peak_memory_kib"] = peak_memory(db, children, worker_kib)
         return figures
-    except BaseException:
+    except Exception:
         for child in children:
             progress(f"last lines of the {child.name} log:\n{tail(child.log, 15)}")
         raise
@@ -137,9 +139,27 @@ async def run(config: Config, db: Database, work: Path) -> dict[str, Any]:
             child.stop()
 
 
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    """SIGINT/SIGTERM: stop at once, unwinding through every cleanup (children, PostgreSQL)."""
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark, print the table, write the JSON."""
     config = parse_args(argv)
+    # Not asyncio.run's own SIGINT handling: it only cancels the main task, and aiohttp may absorb that
+    # cancellation while connecting, leaving the run going.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _interrupt)
+    try:
+        return _run_and_report(config)
+    except KeyboardInterrupt:
+        progress("interrupted: every process of the run is stopped")
+        return 130
+
+
+def _run_and_report(config: Config) -> int:
+    """Start PostgreSQL, run the phases, print and write the figures."""
     started = time.perf_counter()
     progress("starting an embedded PostgreSQL in /tmp and migrating it ...")
     with embedded_database() as db, tempfile.TemporaryDirectory(prefix="webapp-bench-") as work:

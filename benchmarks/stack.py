@@ -26,6 +26,16 @@ class Secrets:
         return cls(secrets.token_urlsafe(48), Fernet.generate_key().decode())
 
 
+async def started(child: Child, path: str, timeout: float = 30.0) -> Child:
+    """Wait until `child` answers on `path`; stop it if that fails or is interrupted, so it never outlives us."""
+    try:
+        await wait_until_up(child, path, timeout)
+    except BaseException:
+        child.stop()
+        raise
+    return child
+
+
 def write_fixture(path: Path, users: int) -> Path:
     """The simulator's default apps with `users` test users (ids 1..users), as WECHAT_SIM_FIXTURE JSON."""
     apps = [{"appid": a.appid, "secret": a.secret, "kind": a.kind, "name": a.name, "bound": a.bound,
@@ -52,8 +62,7 @@ async def start_simulator(fixture_path: Path, log_dir: Path) -> Child:
     env = base_env(WECHAT_SIM_FIXTURE=str(fixture_path))
     child = start_python("simulator", ["-m", "webapp", "simulator", "--host", "127.0.0.1", "--port", str(port)],
                          env, log_dir, url=f"http://127.0.0.1:{port}")
-    await wait_until_up(child, "/_sim/api/stats", timeout=60.0)
-    return child
+    return await started(child, "/_sim/api/stats", timeout=60.0)
 
 
 async def start_site(database_url: str, sim_url: str, keys: Secrets, log_dir: Path) -> Child:
@@ -63,8 +72,7 @@ async def start_site(database_url: str, sim_url: str, keys: Secrets, log_dir: Pa
     env = site_env(database_url, sim_url, site_url, keys)
     child = start_python("site", ["-m", "webapp", "serve", "--host", "127.0.0.1", "--port", str(port), "--no-worker"],
                          env, log_dir, url=site_url)
-    await wait_until_up(child, "/healthz")
-    return child
+    return await started(child, "/healthz")
 
 
 async def start_bare(body: object, log_dir: Path) -> Child:
@@ -73,5 +81,4 @@ async def start_bare(body: object, log_dir: Path) -> Child:
     env = base_env(BENCH_BODY=json.dumps(body))
     child = start_python("bare", ["-m", "benchmarks.bare_server", str(port)], env, log_dir,
                          url=f"http://127.0.0.1:{port}")
-    await wait_until_up(child, "/api/me")
-    return child
+    return await started(child, "/api/me")
