@@ -7,6 +7,8 @@
 
   function showFallback() {
     box.hidden = true;
+    var hint = document.getElementById("wechat-qr-hint");
+    if (hint) hint.hidden = true;
     if (fallback) fallback.hidden = false;
   }
 

@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from webapp.accounts.session import has_recent_auth
-from webapp.keys import clock_key, db_key, settings_key
+from webapp.keys import db_key, settings_key
 from webapp.models import User
 from webapp.profile import identity_json
 from webapp.wechat import flow, repository
@@ -20,7 +20,11 @@ async def settings_panel(request: web.Request, user: User) -> dict[str, Any]:
         identities = await repository.identities_of(s, user.id)
     return {
         "wechat_identities": [
-            {**identity_json(i), "kind": i.app_kind, "expired": i.access_expires_at is not None and i.access_expires_at < request.app[clock_key]()}
+            {
+                **identity_json(i),
+                "kind": i.app_kind,
+                "access_expires_label": i.access_expires_at.strftime("%Y-%m-%d %H:%M UTC") if i.access_expires_at else "",
+            }
             for i in identities
         ],
         "wechat_can_bind": flow.available_flow(request, step_up=True) is not None and not identities,
