@@ -1,17 +1,13 @@
-"""Database plumbing: the declarative Base with a naming convention, and the engine's lifetime."""
+"""Database plumbing: the declarative Base with a naming convention, and the sessionmaker factory."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-from aiohttp import web
 from sqlalchemy import DateTime, MetaData
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
-
-from webapp.keys import db_key, settings_key
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -49,16 +45,3 @@ def make_sessionmaker(database_url: str) -> async_sessionmaker[AsyncSession]:
     engine = create_async_engine(database_url, pool_size=10, max_overflow=10, pool_pre_ping=True)
     return async_sessionmaker(engine, expire_on_commit=False)
 
-
-async def db_context(app: web.Application) -> AsyncIterator[None]:
-    """Create the engine unless a sessionmaker was injected; dispose of it on cleanup."""
-    if db_key in app:
-        yield
-        return
-    url = app[settings_key].async_database_url
-    if url is None:
-        raise RuntimeError("DATABASE_URL is not configured")
-    sm = make_sessionmaker(url)
-    app[db_key] = sm
-    yield
-    await sm.kw["bind"].dispose()

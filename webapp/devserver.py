@@ -7,6 +7,7 @@ import contextlib
 import os
 import secrets
 import signal
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,7 +34,7 @@ def embedded_database_url() -> str:
     return server.get_uri()
 
 
-def _kept_secret(name: str, make: callable) -> str:  # type: ignore[valid-type]
+def _kept_secret(name: str, make: Callable[[], str]) -> str:
     """A secret generated once and kept in ./var so restarts keep sessions and tokens readable."""
     path = VAR_DIR / name
     if not path.exists():

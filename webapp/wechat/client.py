@@ -7,13 +7,14 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import quote, quote_plus
 
 import aiohttp
 from yarl import URL
 
+from webapp.clock import utcnow
 from webapp.wechat.errors import (
     AccessTokenExpired,
     AccessTokenInvalid,
@@ -42,11 +43,6 @@ _TOKEN_REJECTED = (AccessTokenExpired, AccessTokenInvalid, InvalidOpenid)
 logger = logging.getLogger("webapp.wechat")
 
 T = TypeVar("T")
-
-
-def utcnow() -> datetime:
-    """Return the current time as an aware UTC datetime."""
-    return datetime.now(timezone.utc)
 
 
 class WeChatClient:

@@ -56,12 +56,7 @@ async def outcome_page(request: web.Request) -> web.Response:
     if not isinstance(data, dict):
         raise web.HTTPFound(request.app.router["home"].url_for())
     outcome = Outcome.from_json(data)
-    next_path = safe_next(data.get("next"))
-    context: dict[str, Any] = {
-        "outcome": outcome, "next_path": next_path, "purpose": data.get("purpose", "login"),
-        "retry_url": _retry_url(request, data, next_path), "in_wechat": flow.in_wechat(request),
-        "errors": {}, "form": {},
-    }
+    context = _context(request, data)
     status = 200
     if outcome.kind == "failed":
         context["title"], context["message"] = _messages(outcome.reason)
@@ -71,6 +66,16 @@ async def outcome_page(request: web.Request) -> web.Response:
     elif outcome.kind == "login":
         context["can_link"] = await _fresh_account(request, data) is not None
     return await render(request, "wechat/outcome.html", context, status=status)
+
+
+def _context(request: web.Request, data: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """What templates/wechat/outcome.html needs, from the outcome kept in the session."""
+    next_path = safe_next(data.get("next"))
+    return {
+        "outcome": Outcome.from_json(data), "next_path": next_path, "purpose": data.get("purpose", "login"),
+        "retry_url": _retry_url(request, data, next_path), "in_wechat": flow.in_wechat(request),
+        "errors": {}, "form": {}, **extra,
+    }
 
 
 def _retry_url(request: web.Request, data: dict[str, Any], next_path: str) -> str:
@@ -111,11 +116,7 @@ async def link_existing_account(request: web.Request) -> web.StreamResponse:
             _("Too many failed attempts. Try again in %(minutes)s minutes.", minutes=exc.minutes)
             if isinstance(exc, TooManyAttempts) else _("Wrong username or password.")
         )
-        context = {
-            "outcome": Outcome.from_json(data), "next_path": safe_next(data.get("next")), "purpose": "login",
-            "retry_url": "", "in_wechat": flow.in_wechat(request), "can_link": True,
-            "errors": {"link": error}, "form": {"username": username},
-        }
+        context = _context(request, data, can_link=True, errors={"link": error}, form={"username": username})
         return await render(request, "wechat/outcome.html", context, status=400)
     outcome = await service.merge_fresh_account(sm, fresh_user_id=fresh.id, into_user_id=existing.id, actor=actor, now=now)
     if outcome.kind != "bound":
