@@ -17,7 +17,7 @@ from webapp.db import Base
 from webapp.migrations import downgrade_base, upgrade_head
 from webapp.settings import to_asyncpg_url
 
-TABLES = {"users", "web_sessions", "login_failures", "security_events", "oauth_states"}
+TABLES = {"users", "web_sessions", "login_failures", "security_events", "oauth_states", "rate_limits", "user_avatars"}
 
 
 @pytest.fixture(scope="module")

@@ -11,17 +11,23 @@ from sqlalchemy import (
     ForeignKey,
     ForeignKeyConstraint,
     Index,
+    Integer,
+    LargeBinary,
+    PrimaryKeyConstraint,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.db import Base
 
-IDENTITY_STATUSES = ("active", "reauth_required")
-STATE_PURPOSES = ("login", "bind")
+IDENTITY_STATUSES = ("active", "reauth_required", "revoked")
+STATE_PURPOSES = ("login", "bind", "reauth")
+EVENT_ACTORS = ("user", "admin", "wechat")
 
 
 class User(Base):
@@ -34,10 +40,35 @@ class User(Base):
     # NFKC + casefold of username: "Alice" and "ａｌｉｃｅ" are the same account.
     username_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(100), default="")
-    avatar_url: Mapped[str | None] = mapped_column(Text)
+    # WeChat's avatar URL to copy (headimgurl); the copy itself is in user_avatars.
+    avatar_source: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # When the worker should (re)try copying avatar_source; NULL when nothing is pending.
+    avatar_fetch_due_at: Mapped[datetime | None]
+    avatar_fetch_failures: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
     password_hash: Mapped[str | None] = mapped_column(Text)
+    # Set by an administrator: no login by any method, sessions ended.
+    disabled_at: Mapped[datetime | None]
+    # Last login or session activity (coarse): the refresh policy keeps tokens fresh only for recent users.
+    last_seen_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+    __table_args__ = (
+        Index("ix_users_avatar_fetch_due_at", "avatar_fetch_due_at", postgresql_where=text("avatar_fetch_due_at IS NOT NULL")),
+    )
+
+
+class UserAvatar(Base):
+    """The account's avatar, copied from WeChat and served from our own origin."""
+
+    __tablename__ = "user_avatars"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content_type: Mapped[str] = mapped_column(String(32))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    source_url: Mapped[str] = mapped_column(Text)
+    fetched_at: Mapped[datetime]
 
 
 class WebSession(Base):
@@ -49,6 +80,8 @@ class WebSession(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     data: Mapped[dict[str, Any]] = mapped_column(JSONB)
     created_at: Mapped[datetime]
+    # Touched at most every few minutes, not on every request (see webapp.sessions).
+    last_seen_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
     expires_at: Mapped[datetime] = mapped_column(index=True)
     client: Mapped[str] = mapped_column(String(100), default="")
     ip: Mapped[str] = mapped_column(String(64), default="")
@@ -73,7 +106,7 @@ class OAuthState(Base):
     """A WeChat authorization in flight: the random `state` and its server-side payload."""
 
     __tablename__ = "oauth_states"
-    __table_args__ = (CheckConstraint("purpose IN ('login', 'bind')", name="purpose"),)
+    __table_args__ = (CheckConstraint("purpose IN ('login', 'bind', 'reauth')", name="purpose"),)
 
     state: Mapped[str] = mapped_column(String(64), primary_key=True)
     purpose: Mapped[str] = mapped_column(String(16))
@@ -89,6 +122,21 @@ class OAuthState(Base):
     code_hash: Mapped[str | None] = mapped_column(String(64))
     # Outcome of the first delivery, so a second delivery of the same callback can be answered the same way.
     result: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # Follow-login (flow "mp_follow"): the state is the QR's scene; WeChat's ticket, and who scanned it.
+    ticket: Mapped[str | None] = mapped_column(Text)
+    scanned_openid: Mapped[str | None] = mapped_column(String(64))
+    scanned_at: Mapped[datetime | None]
+
+
+class RateLimit(Base):
+    """A fixed-window counter (one row per key and window): bounded rows whatever the traffic."""
+
+    __tablename__ = "rate_limits"
+    __table_args__ = (PrimaryKeyConstraint("key", "window_start"),)
+
+    key: Mapped[str] = mapped_column(String(128))
+    window_start: Mapped[datetime]
+    count: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class WeChatUnion(Base):
@@ -117,8 +165,19 @@ class WeChatIdentity(Base):
             ondelete="CASCADE",
             onupdate="CASCADE",  # moving a union to another user (account merge) moves its identities
         ),
-        CheckConstraint("status IN ('active', 'reauth_required')", name="status"),
-        Index("ix_wechat_identities_refresh_due", "access_expires_at"),
+        CheckConstraint("status IN ('active', 'reauth_required', 'revoked')", name="status"),
+        # The refresher's claim: only live grants, most urgent first.
+        Index(
+            "ix_wechat_identities_refresh_due",
+            "access_expires_at",
+            postgresql_where=text("status = 'active' AND refresh_token_enc IS NOT NULL"),
+        ),
+        Index(
+            "ix_wechat_identities_profile_sync",
+            "profile_sync_requested_at",
+            postgresql_where=text("profile_sync_requested_at IS NOT NULL"),
+        ),
+        Index("ix_wechat_identities_unionid", "unionid"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -136,7 +195,14 @@ class WeChatIdentity(Base):
     refresh_expires_at: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(20), default="active")
     profile_synced_at: Mapped[datetime | None]
+    # Set when WeChat says the profile changed (user_info_modified): the worker syncs it soon.
+    profile_sync_requested_at: Mapped[datetime | None]
+    # A lease while a worker refreshes the row, and the backoff after a failure (not before this time).
     refresh_lease_until: Mapped[datetime | None]
+    refresh_failures: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    refresh_error: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    # The user withdrew the authorization inside WeChat: tokens and profile are gone.
+    revoked_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -145,12 +211,39 @@ class SecurityEvent(Base):
     """Something a user may want to review: a login, a failed attempt, a bind or an unbind."""
 
     __tablename__ = "security_events"
-    __table_args__ = (Index("ix_security_events_user_id_created_at", "user_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_security_events_user_id_created_at", "user_id", "created_at"),
+        CheckConstraint("actor IN ('user', 'admin', 'wechat')", name="actor"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(32))
     method: Mapped[str] = mapped_column(String(32), default="")
+    # Who did it: the user, an administrator (webapp admin), or WeChat (a pushed event).
+    actor: Mapped[str] = mapped_column(String(16), default="user", server_default="user")
     client: Mapped[str] = mapped_column(String(100), default="")
     ip: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime]
+
+
+class AppToken(Base):
+    """An app-level WeChat interface token (cgi-bin/stable_token), shared by every process, encrypted."""
+
+    __tablename__ = "wechat_app_tokens"
+
+    appid: Mapped[str] = mapped_column(String(32), primary_key=True)
+    token_enc: Mapped[str | None] = mapped_column(Text)
+    expires_at: Mapped[datetime | None]
+    lease_until: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+
+
+class MpMessage(Base):
+    """A message or event pushed by the official account, remembered to handle each delivery once."""
+
+    __tablename__ = "wechat_mp_messages"
+
+    # sha256 of the dedup key (MsgId, or FromUserName + CreateTime + Event + EventKey).
+    dedup_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(index=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -17,6 +19,11 @@ DEFAULT_OPEN_BASE = "https://open.weixin.qq.com"
 DEFAULT_API_BASE = "https://api.weixin.qq.com"
 DEFAULT_JS_URL = "https://res.wx.qq.com/connect/zh_CN/htmledition/js/wxLogin.js"
 DEFAULT_PUBLIC_URL = "http://localhost:8080"
+DEFAULT_METRICS_ALLOW = ("127.0.0.1/32", "::1/128")
+LOG_FORMATS = ("text", "json")
+POOL_MODES = ("session", "transaction")
+MP_TOKEN_RE = re.compile(r"[A-Za-z0-9]{3,32}")
+MP_AES_KEY_RE = re.compile(r"[A-Za-z0-9]{43}")
 
 
 class ConfigError(ValueError):
@@ -51,6 +58,11 @@ class Settings:
     wechat_timeout_s: float = 10.0
     mp_verify: Mapping[str, str] = field(default_factory=dict)
     trusted_proxies: frozenset[str] = frozenset()
+    # Official account server side (message push): Token and EncodingAESKey of 基本配置 → 服务器配置.
+    wechat_mp_token: str = field(default="", repr=False)
+    wechat_mp_aes_key: str = field(default="", repr=False)
+    # Offer "follow the official account to log in" on the login page (verified service accounts only).
+    wechat_mp_follow_login: bool = False
     templates_dir: Path = REPO_ROOT / "templates"
     static_dir: Path = REPO_ROOT / "static"
     serve_static: bool = True
@@ -59,12 +71,25 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     run_worker: bool = True
     worker_interval_s: float = 60.0
+    # WeChat flows (OAuth states, follow-login QR codes) one client address may start per 10 minutes.
+    state_rate_limit: int = 30
+    # Tokens are kept fresh only for accounts seen within this many days (bounds WeChat calls at scale).
+    refresh_active_days: int = 30
+    metrics_allow: tuple[str, ...] = DEFAULT_METRICS_ALLOW
+    log_format: str = "text"
+    # "transaction" behind PgBouncer in transaction pooling mode: no server-side prepared statement reuse.
+    database_pool_mode: str = "session"
+    database_pool_size: int = 10
     dev: bool = False
+    # Variables that could not be parsed, reported by problems() (from_env never raises).
+    env_problems: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], **overrides: Any) -> Settings:
         """Read settings from environment variables (unset values keep their defaults)."""
         get = lambda name: (env.get(name) or "").strip() or None  # noqa: E731
+        parse_problems: list[str] = []
+        number = lambda name, default, low, high: _int(get(name), name, default, low, high, parse_problems)  # noqa: E731
         values: dict[str, Any] = {
             "database_url": get("DATABASE_URL"),
             "secret_key": get("SECRET_KEY") or "",
@@ -77,7 +102,18 @@ class Settings:
             "wechat_js_url": get("WECHAT_JS_URL") or DEFAULT_JS_URL,
             "mp_verify": _mp_verify(get("WECHAT_MP_VERIFY")),
             "trusted_proxies": frozenset(_split_keys(get("TRUSTED_PROXIES"))),
+            "wechat_mp_token": get("WECHAT_MP_TOKEN") or "",
+            "wechat_mp_aes_key": get("WECHAT_MP_AES_KEY") or "",
+            "wechat_mp_follow_login": _flag(get("WECHAT_MP_FOLLOW_LOGIN"), "WECHAT_MP_FOLLOW_LOGIN", parse_problems),
+            "recent_auth_s": number("RECENT_AUTH_S", 600, 30, 7 * 24 * 3600),
+            "state_rate_limit": number("STATE_RATE_LIMIT", 30, 1, 100_000),
+            "refresh_active_days": number("REFRESH_ACTIVE_DAYS", 30, 1, 3650),
+            "database_pool_size": number("DATABASE_POOL_SIZE", 10, 1, 1000),
+            "metrics_allow": _split_keys(get("METRICS_ALLOW")) or DEFAULT_METRICS_ALLOW,
+            "log_format": (get("LOG_FORMAT") or "text").lower(),
+            "database_pool_mode": (get("DATABASE_POOL_MODE") or "session").lower(),
         }
+        values["env_problems"] = tuple(parse_problems)
         values.update(overrides)
         return cls(**values)
 
@@ -102,7 +138,7 @@ class Settings:
 
     def problems(self) -> list[str]:
         """Every reason this configuration is unsafe for production, each with its fix."""
-        problems: list[str] = []
+        problems: list[str] = list(self.env_problems)
         if not self.secret_key:
             problems.append(
                 "SECRET_KEY is not set: set it to a long random string, e.g. "
@@ -116,6 +152,24 @@ class Settings:
             problems.append(
                 "DATABASE_URL must start with postgresql:// or postgresql+asyncpg:// "
                 f"(got scheme {URL(self.database_url).scheme!r})."
+            )
+        problems.extend(self._operation_problems())
+        problems.extend(_mp_push_problems(self))
+        return problems
+
+    def _operation_problems(self) -> list[str]:
+        problems = []
+        for cidr in self.metrics_allow:
+            try:
+                ipaddress.ip_network(cidr, strict=False)
+            except ValueError:
+                problems.append(f"METRICS_ALLOW entry {cidr!r} is not an address or CIDR (e.g. 10.0.0.0/8).")
+        if self.log_format not in LOG_FORMATS:
+            problems.append(f"LOG_FORMAT must be text or json (got {self.log_format!r}).")
+        if self.database_pool_mode not in POOL_MODES:
+            problems.append(
+                f"DATABASE_POOL_MODE must be session or transaction (got {self.database_pool_mode!r}); "
+                "use transaction behind PgBouncer's transaction pooling."
             )
         return problems
 
@@ -136,6 +190,52 @@ def to_asyncpg_url(url: str) -> str:
 
 def _is_postgres_url(url: str) -> bool:
     return url.startswith(("postgresql://", "postgresql+asyncpg://", "postgres://"))
+
+
+def _int(raw: str | None, name: str, default: int, low: int, high: int, problems: list[str]) -> int:
+    """An integer variable in [low, high]; a bad value is reported and the default used."""
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        problems.append(f"{name} must be a whole number from {low} to {high} (got {raw[:40]!r}).")
+        return default
+    return value
+
+
+def _flag(raw: str | None, name: str, problems: list[str]) -> bool:
+    """A yes/no variable: 1/true/yes/on or 0/false/no/off."""
+    if raw is None:
+        return False
+    value = raw.lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value not in ("0", "false", "no", "off"):
+        problems.append(f"{name} must be 1 or 0 (got {raw[:40]!r}).")
+    return False
+
+
+def _mp_push_problems(settings: Settings) -> list[str]:
+    """WECHAT_MP_TOKEN / WECHAT_MP_AES_KEY as WeChat's 服务器配置 accepts them."""
+    problems = []
+    token, key = settings.wechat_mp_token, settings.wechat_mp_aes_key
+    if token and not MP_TOKEN_RE.fullmatch(token):
+        problems.append("WECHAT_MP_TOKEN must be 3 to 32 letters or digits (服务器配置 → Token).")
+    if key and not MP_AES_KEY_RE.fullmatch(key):
+        problems.append(
+            f"WECHAT_MP_AES_KEY must be exactly 43 letters or digits (服务器配置 → EncodingAESKey); got {len(key)} characters."
+        )
+    if key and not token:
+        problems.append("WECHAT_MP_AES_KEY is set but WECHAT_MP_TOKEN is not: messages are signed with the Token.")
+    if settings.wechat_mp_follow_login and not (settings.wechat_mp and token):
+        problems.append(
+            "WECHAT_MP_FOLLOW_LOGIN needs the official account (WECHAT_MP_APPID/SECRET) and its message push "
+            "(WECHAT_MP_TOKEN): the scan arrives as a pushed event."
+        )
+    return problems
 
 
 def _split_keys(raw: str | None) -> tuple[str, ...]:

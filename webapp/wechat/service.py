@@ -204,7 +204,7 @@ async def _create_user(s: AsyncSession, grant: Grant, *, now: datetime) -> User:
     nickname = clean_nickname(grant.profile.nickname if grant.profile else "")
     user = User(
         display_name=nickname or "WeChat user",
-        avatar_url=(grant.profile.avatar_url if grant.profile else None) or None,
+        avatar_source=(grant.profile.avatar_url if grant.profile else "") or "",
         created_at=now,
         updated_at=now,
     )
