@@ -10,10 +10,9 @@ from aiohttp.test_utils import TestClient
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from webapp.i18n import LOCALE_DIR, negotiate
+from webapp.i18n import LOCALE_DIR, catalogue_files, negotiate
 from webapp.settings import REPO_ROOT
 
-CATALOGUE = LOCALE_DIR / "zh_CN" / "LC_MESSAGES" / "messages.po"
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
 
 
@@ -90,14 +89,17 @@ def source_messages() -> dict[str, str]:
 
 
 def catalogue() -> dict[str, str]:
-    with Path(CATALOGUE).open("rb") as f:
-        po = read_po(f, locale="zh_CN")
-    assert not [m.id for m in po if m.id and m.fuzzy], "fuzzy entries are ignored at runtime"
-    return {
-        (m.id[0] if isinstance(m.id, tuple) else m.id): (m.string[0] if isinstance(m.string, tuple) else m.string)
-        for m in po
-        if m.id
-    }
+    """Every zh_CN translation, from messages.po and the per-area catalogues beside it."""
+    translations: dict[str, str] = {}
+    for path in catalogue_files(LOCALE_DIR, "zh_CN"):
+        with Path(path).open("rb") as f:
+            po = read_po(f, locale="zh_CN")
+        assert not [m.id for m in po if m.id and m.fuzzy], f"fuzzy entries in {path.name} are ignored at runtime"
+        for m in po:
+            if m.id:
+                msgid = m.id[0] if isinstance(m.id, tuple) else m.id
+                translations[msgid] = m.string[0] if isinstance(m.string, tuple) else m.string
+    return translations
 
 
 def test_sources_have_messages_to_check() -> None:
@@ -108,7 +110,7 @@ def test_sources_have_messages_to_check() -> None:
 def test_every_message_has_a_chinese_translation() -> None:
     translations = catalogue()
     missing = sorted(f"{where}: {msgid!r}" for msgid, where in source_messages().items() if not translations.get(msgid))
-    assert not missing, "untranslated in zh_CN messages.po:\n" + "\n".join(missing)
+    assert not missing, "untranslated in the zh_CN catalogues:\n" + "\n".join(missing)
 
 
 def test_translations_keep_their_placeholders() -> None:

@@ -11,17 +11,32 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from webapp.i18n import gettext as _
 from webapp.models import SecurityEvent
 
-KINDS = ("signup", "login", "login_failed", "logout_others", "password_set", "bind", "unbind")
-METHODS = ("", "password", "wechat_qr", "wechat_embedded", "wechat_mp")
+KINDS = (
+    "signup", "login", "login_failed", "logout_others", "password_set", "password_changed", "bind", "unbind",
+    "username_set", "display_name_changed", "session_ended", "merged", "disabled", "enabled", "sessions_ended",
+    "wechat_revoked", "wechat_profile_changed", "account_deleted", "reauth",
+)
+METHODS = ("", "password", "wechat_qr", "wechat_embedded", "wechat_mp", "wechat_follow", "admin")
+ACTORS = ("user", "admin", "wechat")
 
 
 async def record_event(
-    session: AsyncSession, *, user_id: int | None, kind: str, method: str, client: str, ip: str, now: datetime
+    session: AsyncSession,
+    *,
+    user_id: int | None,
+    kind: str,
+    method: str,
+    client: str,
+    ip: str,
+    now: datetime,
+    actor: str = "user",
 ) -> SecurityEvent:
     """Add one event to the session's transaction (the caller commits)."""
-    if kind not in KINDS or method not in METHODS:
-        raise ValueError(f"unknown security event {kind!r}/{method!r}")
-    event = SecurityEvent(user_id=user_id, kind=kind, method=method, client=client[:100], ip=ip[:64], created_at=now)
+    if kind not in KINDS or method not in METHODS or actor not in ACTORS:
+        raise ValueError(f"unknown security event {kind!r}/{method!r}/{actor!r}")
+    event = SecurityEvent(
+        user_id=user_id, kind=kind, method=method, actor=actor, client=client[:100], ip=ip[:64], created_at=now
+    )
     session.add(event)
     await session.flush()
     return event

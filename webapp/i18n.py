@@ -33,13 +33,24 @@ class Translator:
     def __init__(self, locale_dir: Path = LOCALE_DIR) -> None:
         self._catalogs: dict[str, gettext_module.NullTranslations] = {"en": gettext_module.NullTranslations()}
         for locale in LOCALES:
-            po = locale_dir / locale / "LC_MESSAGES" / "messages.po"
-            if po.exists():
-                self._catalogs[locale] = _compile(po, locale)
+            # messages.po, plus one catalogue per area (e.g. account.po): each file has one owner.
+            for po in catalogue_files(locale_dir, locale):
+                compiled = _compile(po, locale)
+                current = self._catalogs.get(locale)
+                if isinstance(current, Translations):
+                    current.merge(compiled)
+                else:
+                    self._catalogs[locale] = compiled
 
     def activate(self, locale: str) -> None:
         """Make `locale` the language of gettext calls in the current task."""
         _current.set(self._catalogs.get(locale, self._catalogs["en"]))
+
+
+def catalogue_files(locale_dir: Path, locale: str) -> list[Path]:
+    """The .po files of a locale: messages.po first, then the others by name."""
+    folder = locale_dir / locale / "LC_MESSAGES"
+    return sorted(folder.glob("*.po"), key=lambda p: (p.name != "messages.po", p.name))
 
 
 def _compile(po: Path, locale: str) -> Translations:
