@@ -17,6 +17,7 @@ from webapp.db import make_sessionmaker
 from webapp.i18n import Translator, i18n_middleware
 from webapp.keys import cipher_key, clock_key, db_key, http_key, settings_key, translator_key, wechat_client_key
 from webapp.middlewares import add_security_headers, error_middleware
+from webapp.observability.wiring import setup_observability  # observability: request ids, metrics, /readyz
 from webapp.routes import setup_routes
 from webapp.sessions import PostgresStorage
 from webapp.settings import Settings
@@ -51,6 +52,7 @@ def create_app(
     setup_jinja(app)
     setup_routes(app)
     app.on_response_prepare.append(add_security_headers)
+    setup_observability(app)  # observability: outermost middleware, X-Request-ID header, pool gauge, schema head
     if owns_db:
         app.cleanup_ctx.append(_dispose_engine)
     app.cleanup_ctx.append(_http_context(http))

@@ -7,6 +7,7 @@ from aiohttp import web
 from webapp import pages
 from webapp.accounts import views as accounts
 from webapp.keys import settings_key
+from webapp.observability import views as observability  # observability
 from webapp.wechat import views as wechat
 
 
@@ -15,6 +16,8 @@ def setup_routes(app: web.Application) -> None:
     r = app.router
     r.add_get("/", pages.home, name="home")
     r.add_get("/healthz", pages.healthz, name="healthz")
+    r.add_get("/readyz", observability.readyz, name="readyz")  # observability
+    r.add_get("/metrics", observability.metrics, name="metrics")  # observability: METRICS_ALLOW only
     r.add_get("/api/me", pages.api_me, name="api_me")
     r.add_get("/lang/{locale}", pages.set_language, name="set_language")
     r.add_get("/MP_verify_{token:[A-Za-z0-9]+}.txt", pages.mp_verify, name="mp_verify")

@@ -1,0 +1,64 @@
+"""The request a log line belongs to: its id (X-Request-ID) and, once known, the logged-in user's id."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+from aiohttp import web
+from aiohttp_session import SESSION_KEY
+
+REQUEST_ID_HEADER = "X-Request-ID"
+# What nginx's $request_id, a UUID or a trace id look like; anything else is replaced, never logged.
+_REQUEST_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+
+request_id_key = web.RequestKey("request_id", str)
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """What the log filter reads while a request is being handled."""
+
+    request_id: str
+    request: web.BaseRequest
+
+    @property
+    def user_id(self) -> int | None:
+        """The logged-in user's id, when this request has loaded its session."""
+        return session_user_id(self.request)
+
+
+_current: ContextVar[RequestContext | None] = ContextVar("webapp_request", default=None)
+
+
+def current() -> RequestContext | None:
+    """The request being handled by this task, if any."""
+    return _current.get()
+
+
+def enter(request_id: str, request: web.BaseRequest) -> object:
+    """Make `request` current for this task; returns the token `leave` needs."""
+    return _current.set(RequestContext(request_id, request))
+
+
+def leave(token: object) -> None:
+    """Undo `enter`."""
+    _current.reset(token)  # type: ignore[arg-type]
+
+
+def request_id_for(request: web.BaseRequest, trusted_proxies: frozenset[str]) -> str:
+    """The proxy's X-Request-ID when the peer is a trusted proxy and the id looks like one, else a new id."""
+    if request.remote in trusted_proxies:
+        given = request.headers.get(REQUEST_ID_HEADER, "")
+        if _REQUEST_ID_RE.fullmatch(given):
+            return given
+    return secrets.token_hex(16)
+
+
+def session_user_id(request: web.BaseRequest) -> int | None:
+    """The user id in the request's session, only if the session was already loaded (never loads it)."""
+    session = request.get(SESSION_KEY)
+    uid = session.get("uid") if session is not None else None
+    return uid if isinstance(uid, int) and not isinstance(uid, bool) else None

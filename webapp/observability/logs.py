@@ -1,0 +1,131 @@
+"""Logging set-up for every command: text or one JSON object per line, request ids, values escaped."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import sys
+import textwrap
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, TextIO
+
+from webapp.observability import context
+from webapp.observability.escape import escape, escape_block
+from webapp.settings import Settings
+
+QUIET = ("aiohttp.access", "alembic.runtime.plugins", "pgserver")
+# Attributes every LogRecord has; anything else on a record came from `extra=` and becomes a JSON key.
+_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+_CONTEXT = ("request_id", "user_id")
+
+
+class RequestContextFilter(logging.Filter):
+    """Adds request_id and user_id to records written while a request is handled (unless given)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Annotate the record; never drops one."""
+        ctx = context.current()
+        if ctx is not None:
+            if not hasattr(record, "request_id"):
+                record.request_id = ctx.request_id
+            if not hasattr(record, "user_id") and (user_id := ctx.user_id) is not None:
+                record.user_id = user_id
+        return True
+
+
+class TextFormatter(logging.Formatter):
+    """`time LEVEL logger [request_id=… user_id=…]: message`; a traceback follows, indented."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """One escaped line (plus an indented traceback, which cannot pass for a line of its own)."""
+        known = [f"{key}={escape(str(getattr(record, key)))}" for key in _CONTEXT if hasattr(record, key)]
+        where = f" [{' '.join(known)}]" if known else ""
+        line = f"{self.formatTime(record)} {record.levelname} {record.name}{where}: {escape(record.getMessage())}"
+        extra = record.exc_info and self.formatException(record.exc_info) or record.exc_text or ""
+        if record.stack_info:
+            extra = f"{extra}\n{self.formatStack(record.stack_info)}".strip("\n")
+        return f"{line}\n{textwrap.indent(escape_block(extra), '    ')}" if extra else line
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record: time, level, logger, message and every extra field, strings escaped."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Serialise the record on one line."""
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": escape(record.getMessage()),
+        }
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD and not key.startswith("_"):
+                entry[key] = _json_value(value)
+        if record.exc_info:
+            entry["exc_info"] = escape_block(self.formatException(record.exc_info))
+        if record.stack_info:
+            entry["stack_info"] = escape_block(self.formatStack(record.stack_info))
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def _json_value(value: object) -> object:
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    return escape(str(value))
+
+
+class LogStream(io.TextIOBase):
+    """A stdout that turns each printed line into a log record (JSON mode: banners must be JSON too)."""
+
+    def __init__(self, logger: logging.Logger) -> None:
+        self._logger = logger
+        self._pending = ""
+
+    def writable(self) -> bool:
+        """Always."""
+        return True
+
+    def write(self, text: str) -> int:
+        """Log every complete line; keep a partial one for later."""
+        *lines, self._pending = (self._pending + text).split("\n")
+        for line in lines:
+            if line.strip():
+                self._logger.info("%s", line)
+        return len(text)
+
+    def flush(self) -> None:
+        """Log a pending partial line."""
+        if self._pending.strip():
+            self._logger.info("%s", self._pending)
+        self._pending = ""
+
+
+def configure_logging(settings: Settings, *, stream: TextIO | None = None, capture_stdout: bool = False) -> None:
+    """Root logging for a command: LOG_FORMAT's formatter on stderr; in JSON mode optionally stdout too."""
+    as_json = settings.log_format == "json"
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(JsonFormatter() if as_json else TextFormatter())
+    handler.addFilter(RequestContextFilter())
+    root = logging.getLogger()
+    for old in root.handlers[:]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    for name in QUIET:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    logging.captureWarnings(True)
+    if as_json:
+        sys.excepthook = _log_uncaught
+        if capture_stdout:
+            sys.stdout = LogStream(logging.getLogger("webapp.stdout"))
+
+
+def _log_uncaught(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+    if issubclass(kind, KeyboardInterrupt):
+        sys.__excepthook__(kind, exc, tb)
+        return
+    logging.getLogger("webapp").critical("uncaught %s", kind.__name__, exc_info=(kind, exc, tb))
