@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import sys
 import warnings
@@ -41,9 +40,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
     args = build_parser().parse_args(argv)
     load_dotenv(".env", override=False)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("aiohttp.access", "alembic.runtime.plugins", "pgserver"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    from webapp.observability.logs import configure_logging  # observability: LOG_FORMAT text/json, escaped values
+
+    # Long-running commands print banners; under LOG_FORMAT=json those lines must be JSON too.
+    configure_logging(Settings.from_env(os.environ), capture_stdout=args.command in ("serve", "worker", "dev", "simulator"))
     # aiohttp-session keys requests with plain strings; harmless, and not ours to change.
     warnings.filterwarnings("ignore", category=Warning, module="aiohttp_session")
     command = args.command.replace("-", "_")
