@@ -33,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--host", default="127.0.0.1")
     sim.add_argument("--port", type=int, default=8081)
     sub.add_parser("check-config", help="validate the configuration and say exactly what is wrong")
+    from webapp.admin.commands import add_parsers as add_admin_parsers
+
+    add_admin_parsers(sub)
     return parser
 
 
@@ -114,6 +117,20 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     ok, text = report(Settings.from_env(os.environ))
     print(text)
     return 0 if ok else 1
+
+
+def cmd_admin(args: argparse.Namespace) -> int:
+    """Support desk commands on one account (webapp.admin)."""
+    from webapp.admin.commands import run_admin
+
+    return run_admin(args)
+
+
+def cmd_rotate_keys(args: argparse.Namespace) -> int:
+    """Re-encrypt every stored token under the first TOKEN_KEYS key (webapp.admin)."""
+    from webapp.admin.commands import run_rotate_keys
+
+    return run_rotate_keys(args)
 
 
 def _production_settings() -> Settings | None:
