@@ -10,11 +10,12 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import asyncpg
-from sqlalchemy.exc import SQLAlchemyError
-
-from webapp.admin.lookup import WHO_HELP
-
+# Kept here, not in lookup.py: building the `webapp` parser must not import SQLAlchemy's models.
+WHO_HELP = (
+    "WHO is a user id, a username, an openid or a unionid. A bare value is looked up as all four and "
+    "refused when it names more than one account; say which with a prefix: id:7, username:alice, "
+    "openid:oAbc…, unionid:oXyz…"
+)
 ACTIONS = {
     "disable": "disable the account: no login by any method, and its sessions end at once",
     "enable": "allow a disabled account to log in again",
@@ -102,6 +103,9 @@ def _rotation_verdict(undecryptable: int, changed: int, rotated: int) -> int:
 
 def _with_database(act: Callable[[Any, Any], Awaitable[int]], *, needs_keys: bool) -> int:
     """Check the configuration this command needs, then run `act(sessionmaker, now)`."""
+    import asyncpg
+    from sqlalchemy.exc import SQLAlchemyError
+
     from webapp.admin.database import open_sessionmaker
     from webapp.clock import utcnow
 

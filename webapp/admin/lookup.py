@@ -12,11 +12,6 @@ from webapp.admin.errors import AmbiguousUser, UnknownUser
 from webapp.models import User, WeChatIdentity, WeChatUnion
 
 KINDS = ("id", "username", "openid", "unionid")
-WHO_HELP = (
-    "WHO is a user id, a username, an openid or a unionid. A bare value is looked up as all four and "
-    "refused when it names more than one account; say which with a prefix: id:7, username:alice, "
-    "openid:oAbc…, unionid:oXyz…"
-)
 BIGINT_MAX = 2**63 - 1
 
 
