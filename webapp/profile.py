@@ -1,14 +1,11 @@
-"""The JSON description of a user served by /api/me (design.md's shape)."""
+"""/api/me's JSON of a WeChat identity from its ORM row (the admin commands; pages use accounts.account)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from webapp.models import User, WeChatIdentity
-from webapp.wechat import repository as wechat_repository
+from webapp.models import WeChatIdentity
 
 
 def iso(value: datetime | None) -> str | None:
@@ -27,17 +24,4 @@ def identity_json(identity: WeChatIdentity) -> dict[str, Any]:
         "status": identity.status,
         "access_expires_at": iso(identity.access_expires_at),
         "refresh_expires_at": iso(identity.refresh_expires_at),
-    }
-
-
-async def describe_user(sm: async_sessionmaker[AsyncSession], user: User) -> dict[str, Any]:
-    """The user and their WeChat identities."""
-    async with sm() as s:
-        identities = await wechat_repository.identities_of(s, user.id)
-    return {
-        "id": user.id,
-        "username": user.username,
-        "display_name": user.display_name,
-        "has_password": user.password_hash is not None,
-        "wechat": [identity_json(i) for i in identities],
     }

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from wechatpy import parse_message
+from wechatpy.crypto import WeChatCrypto
+from wechatpy.replies import TextReply
+from wechatpy.utils import check_signature
 
 from webapp.wechat_sim import fixture as fx
 from webapp.wechat_sim.app import create_simulator_app
@@ -95,3 +101,107 @@ async def sim(aiohttp_client: Callable[..., Awaitable[TestClient]], sim_state: S
     """A simulator served over real HTTP."""
     client = await aiohttp_client(create_simulator_app(sim_state))
     return Sim(sim_state, client)
+
+
+@dataclass
+class Received:
+    """One push as the receiver saw it: query, raw body, the decrypted/plain XML and wechatpy's parse."""
+
+    query: dict[str, str]
+    body: str
+    xml: str
+    message: Any
+
+
+@dataclass
+class Receiver:
+    """An official account's server, written with wechatpy: verifies, decrypts, parses and answers scripted replies.
+
+    Each push takes the next reply from `replies` (default "success"): a body string, or one of "hang" (wait
+    until `release` is set), "500", "encrypted" (a wechatpy-encrypted text reply), "plain-reply".
+    """
+
+    url: str
+    token: str = "Tok3n"
+    aes_key: str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+    appid: str = fx.MP_APPID
+    replies: list[str] = field(default_factory=list)
+    received: list[Received] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def config(self, mode: str, **extra: Any) -> dict[str, Any]:
+        """The push-config JSON that points the simulator here."""
+        return {"url": self.url, "token": self.token, "aes_key": self.aes_key, "mode": mode} | extra
+
+    async def handle(self, request: web.Request) -> web.Response:
+        """Receive one push the way a wechatpy server does."""
+        query, body = dict(request.query), (await request.read()).decode("utf-8")
+        try:
+            check_signature(self.token, query["signature"], query["timestamp"], query["nonce"])
+            xml = body
+            if query.get("encrypt_type") == "aes":
+                crypto = WeChatCrypto(self.token, self.aes_key, self.appid)
+                xml = crypto.decrypt_message(body, query["msg_signature"], query["timestamp"], query["nonce"])
+            self.received.append(Received(query, body, xml, parse_message(xml)))
+        except Exception as exc:  # noqa: BLE001 - the test reads what went wrong
+            self.errors.append(repr(exc))
+            return web.Response(status=400, text=repr(exc))
+        self.arrived.set()
+        return await self._reply(self.replies.pop(0) if self.replies else "success")
+
+    async def _reply(self, reply: str) -> web.Response:
+        """Answer with the scripted reply."""
+        if reply == "hang":
+            await self.release.wait()
+            return web.Response(text="success")
+        if reply == "500":
+            return web.Response(status=500, text="oops")
+        message = self.received[-1].message
+        if reply in ("encrypted", "plain-reply"):
+            xml = TextReply(content="欢迎", message=message).render()
+            if reply == "plain-reply":
+                return web.Response(text=xml, content_type="text/xml")
+            return web.Response(text=WeChatCrypto(self.token, self.aes_key, self.appid).encrypt_message(
+                xml, "12345", "1700000000"), content_type="text/xml")
+        return web.Response(text=reply)
+
+
+@pytest.fixture
+async def receiver(aiohttp_server: Callable[..., Awaitable[TestServer]]) -> AsyncIterator[Receiver]:
+    """A live official-account server for the simulator to push to."""
+    app, receiver = web.Application(), Receiver(url="")
+    app.router.add_route("*", "/wechat/mp/events", receiver.handle)
+    server = await aiohttp_server(app)
+    receiver.url = str(server.make_url("/wechat/mp/events"))
+    yield receiver
+    receiver.release.set()
+
+
+async def control(sim: Sim, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    """Call the control API; return (HTTP status, JSON)."""
+    resp = await sim.client.request(method, f"/_sim/api/{path}", json=body)
+    return resp.status, await resp.json()
+
+
+async def cgi(sim: Sim, method: str, path: str, params: dict[str, str] | None = None, body: Any = None
+              ) -> dict[str, Any]:
+    """Call a /cgi-bin API; assert HTTP 200 and return its JSON."""
+    resp = await sim.client.request(method, f"/cgi-bin/{path}", params=params or {}, json=body)
+    assert resp.status == 200, await resp.text()
+    return await resp.json(content_type=None, encoding="utf-8")
+
+
+async def mp_token(sim: Sim, appid: str = fx.MP_APPID, secret: str = fx.MP_SECRET) -> str:
+    """Get an app access_token through /cgi-bin/token."""
+    body = await cgi(sim, "GET", "token", {"grant_type": "client_credential", "appid": appid, "secret": secret})
+    return body["access_token"]
+
+
+async def new_param_qr(sim: Sim, scene: str = "login_k3F", expire_seconds: int = 300,
+                       action: str = "QR_STR_SCENE") -> dict[str, Any]:
+    """Create a parametric QR code through qrcode/create."""
+    key = "scene_str" if action.endswith("STR_SCENE") else "scene_id"
+    body = {"expire_seconds": expire_seconds, "action_name": action, "action_info": {"scene": {key: scene}}}
+    return await cgi(sim, "POST", "qrcode/create", {"access_token": await mp_token(sim)}, body)

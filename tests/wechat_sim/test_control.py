@@ -26,7 +26,8 @@ async def test_apps_lists_three_apps_with_kinds_and_hosts(sim: Sim) -> None:
     apps = {a["appid"]: a for a in await (await sim.client.get("/_sim/api/apps")).json()}
     assert apps[fx.WEBSITE_APPID] | {} == {
         "appid": fx.WEBSITE_APPID, "secret": fx.WEBSITE_SECRET, "kind": "website", "name": "模拟网站应用",
-        "bound_to_open_platform": True, "callback_hosts": ["localhost", "127.0.0.1"]}
+        "bound_to_open_platform": True, "callback_hosts": ["localhost", "127.0.0.1"],
+        "original_id": ids.original_id_for(fx.WEBSITE_APPID)}
     assert apps[fx.MP_APPID]["kind"] == "official_account"
     assert apps[fx.UNBOUND_APPID]["bound_to_open_platform"] is False
     for appid, secret in ((fx.WEBSITE_APPID, fx.WEBSITE_SECRET), (fx.MP_APPID, fx.MP_SECRET)):

@@ -37,3 +37,8 @@ def avatar_png(user_id: int, size: int) -> bytes:
     header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
     return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header)
             + _chunk(b"IDAT", zlib.compress(b"".join(lines))) + _chunk(b"IEND", b""))
+
+
+def avatar_url(base_url: str, user_id: int) -> str:
+    """Return the 132 px avatar URL of a user (0 = the grey default)."""
+    return f"{base_url}/mmopen/{user_id}/132"

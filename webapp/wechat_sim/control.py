@@ -9,10 +9,9 @@ from aiohttp import web
 from webapp.wechat_sim import qr as qr_states
 from webapp.wechat_sim.fixture import SimApp, SimUser
 from webapp.wechat_sim.qr import QrActionError
-from webapp.wechat_sim.sns_api import avatar_url
 from webapp.wechat_sim.state import SimulatorState
 from webapp.wechat_sim.web_util import (
-    SNAPSHOT_COOKIE, USER_COOKIE, bad_request, base_url, json_body, json_error, sim_state)
+    SNAPSHOT_COOKIE, USER_COOKIE, bad_request, base_url, json_body, json_error, require_app, require_user, sim_state)
 
 DEFAULT_SCOPE = {"website": "snsapi_login", "official_account": "snsapi_userinfo"}
 VALID_SCOPES = {"website": ("snsapi_login",), "official_account": ("snsapi_base", "snsapi_userinfo")}
@@ -24,12 +23,13 @@ async def apps(request: web.Request) -> web.Response:
 
 
 def user_json(state: SimulatorState, user: SimUser, base: str) -> dict[str, Any]:
-    """Return the control API's view of a test user."""
+    """Return the control API's view of a test user (nickname and avatar as edited now)."""
     fixture = state.fixture
-    return {"id": user.id, "nickname": user.nickname,
-            "headimgurl": avatar_url(base, user.id) if user.has_avatar else "",
+    return {"id": user.id, "nickname": state.profiles.nickname(user),
+            "headimgurl": state.profiles.headimgurl(user, base),
             "unionid": fixture.unionid(user.id),
-            "openids": {a.appid: fixture.openid(a, user.id) for a in fixture.apps}}
+            "openids": {a.appid: fixture.openid(a, user.id) for a in fixture.apps},
+            "follows": [a.appid for a in fixture.apps if state.followers.get(a.appid, user.id) is not None]}
 
 
 async def users(request: web.Request) -> web.Response:
@@ -38,13 +38,27 @@ async def users(request: web.Request) -> web.Response:
     return web.json_response([user_json(state, u, base) for u in state.fixture.users])
 
 
+async def patch_user(request: web.Request) -> web.Response:
+    """Set what WeChat shows as this user's nickname and avatar URL (any string; reset restores the fixture)."""
+    state, data = sim_state(request), await json_body(request)
+    raw = request.match_info["user_id"]
+    user = state.fixture.user(int(raw)) if raw.isdigit() else None
+    if user is None:
+        return json_error(404, f"unknown test user: {raw!r}")
+    unknown = set(data) - {"nickname", "headimgurl"}
+    if unknown:
+        return json_error(400, f"only nickname and headimgurl can be set, not {', '.join(sorted(unknown))}")
+    if any(not isinstance(v, str) for v in data.values()):
+        return json_error(400, "nickname and headimgurl must be strings")
+    state.profiles.set(user.id, nickname=data.get("nickname"), headimgurl=data.get("headimgurl"))
+    return web.json_response(user_json(state, user, base_url(request)))
+
+
 def _user_id(state: SimulatorState, value: Any, *, required: bool = True) -> int | None:
     """Return a valid test user id from JSON, or raise 400."""
     if value is None and not required:
         return None
-    if not isinstance(value, int) or state.fixture.user(value) is None:
-        raise bad_request(f"unknown test user: {value!r}")
-    return value
+    return require_user(state, value)
 
 
 def _qr_json(session: qr_states.QrSession) -> dict[str, Any]:
@@ -109,10 +123,7 @@ async def wechat_browser(request: web.Request) -> web.StreamResponse:
 
 def _app_or_400(state: SimulatorState, appid: Any) -> SimApp:
     """Return the app or raise 400."""
-    app = state.fixture.app(appid) if isinstance(appid, str) else None
-    if app is None:
-        raise bad_request(f"unknown appid: {appid!r}")
-    return app
+    return require_app(state, appid)
 
 
 async def issue_code(request: web.Request) -> web.Response:

@@ -1,4 +1,4 @@
-"""WeChat's /sns error codes and the exception that carries one.
+"""WeChat's /sns and /cgi-bin error codes and the exception that carries one.
 
 Exceptions:
     SnsError -- an errcode/errmsg pair answered with HTTP 200, as WeChat does.
@@ -24,8 +24,15 @@ CODE_MISSING = 41008
 OPENID_MISSING = 41009
 ACCESS_TOKEN_EXPIRED = 42001
 REFRESH_TOKEN_EXPIRED = 42002
+REQUIRE_GET = 43001
+REQUIRE_POST = 43002
+DAILY_QUOTA = 45009
 MINUTE_QUOTA = 45011
+DATA_FORMAT_ERROR = 47001
 API_UNAUTHORIZED = 48001
+INVALID_ARGS = 40097
+IP_NOT_IN_WHITELIST = 40164
+ADMIN_MUST_CONFIRM = 89503
 
 ERRMSG: dict[int, str] = {
     SYSTEM_ERROR: "system error",
@@ -46,9 +53,19 @@ ERRMSG: dict[int, str] = {
     OPENID_MISSING: "missing openid",
     ACCESS_TOKEN_EXPIRED: "access_token expired",
     REFRESH_TOKEN_EXPIRED: "refresh_token expired",
+    REQUIRE_GET: "require GET method",
+    REQUIRE_POST: "require POST method",
+    DAILY_QUOTA: "reach max api daily quota limit",
     MINUTE_QUOTA: "api minute-quota reach limit, must slower, retry next minute",
+    DATA_FORMAT_ERROR: "data format error",
     API_UNAUTHORIZED: "api unauthorized",
+    INVALID_ARGS: "invalid args",
+    IP_NOT_IN_WHITELIST: "invalid ip 127.0.0.1 ipv6 ::ffff:127.0.0.1, not in whitelist",
+    ADMIN_MUST_CONFIRM: "此次调用需要管理员确认，请耐心等候",
 }
+# What /cgi-bin answers for a superseded or unknown app access_token (newer wording).
+CGI_INVALID_CREDENTIAL = (ERRMSG[INVALID_CREDENTIAL] + ", could get access_token by getStableAccessToken, "
+                          "more details at https://mmbizurl.cn/s/JtxxFh33r")
 
 
 class SnsError(Exception):

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from webapp.wechat_sim import ids
+from webapp.wechat_sim.push_config import PushConfig, push_from_fixture
 
 AppKind = Literal["website", "official_account"]
 
@@ -31,11 +32,18 @@ class SimApp:
     name: str
     bound: bool = True
     callback_hosts: tuple[str, ...] = DEFAULT_CALLBACK_HOSTS
+    push: PushConfig | None = None
+
+    @property
+    def original_id(self) -> str:
+        """The account's `gh_…` id: ToUserName of every push it receives."""
+        return ids.original_id_for(self.appid)
 
     def as_json(self) -> dict[str, Any]:
         """Return the control API's view of this app."""
         return {"appid": self.appid, "secret": self.secret, "kind": self.kind, "name": self.name,
-                "bound_to_open_platform": self.bound, "callback_hosts": list(self.callback_hosts)}
+                "bound_to_open_platform": self.bound, "callback_hosts": list(self.callback_hosts),
+                "original_id": self.original_id}
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,7 @@ class SimUser:
     id: int
     nickname: str
     has_avatar: bool = True
+    follows: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -57,10 +66,13 @@ class Fixture:
     new_grant_revokes_previous: bool = False
     _apps_by_id: dict[str, SimApp] = field(init=False, repr=False, compare=False)
     _users_by_id: dict[int, SimUser] = field(init=False, repr=False, compare=False)
+    _users_by_openid: dict[tuple[str, str], int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_apps_by_id", {a.appid: a for a in self.apps})
         object.__setattr__(self, "_users_by_id", {u.id: u for u in self.users})
+        object.__setattr__(self, "_users_by_openid", {
+            (a.appid, self.openid(a, u.id)): u.id for a in self.apps for u in self.users})
 
     def app(self, appid: str) -> SimApp | None:
         """Return the app with this appid, or None."""
@@ -69,6 +81,15 @@ class Fixture:
     def user(self, user_id: int) -> SimUser | None:
         """Return the test user with this id, or None."""
         return self._users_by_id.get(user_id)
+
+    def user_by_openid(self, appid: str, openid: str) -> SimUser | None:
+        """Return the test user behind an openid of `appid`, or None."""
+        user_id = self._users_by_openid.get((appid, openid))
+        return None if user_id is None else self._users_by_id[user_id]
+
+    def official_account(self) -> SimApp | None:
+        """Return the first official account (the default target of the mp control API)."""
+        return next((a for a in self.apps if a.kind == "official_account"), None)
 
     def openid(self, app: SimApp, user_id: int) -> str:
         """Return the user's openid under `app`."""
@@ -97,10 +118,11 @@ def fixture_from_json(data: dict[str, Any]) -> Fixture:
     """Build a fixture from its JSON form (same keys as the dataclasses)."""
     apps = tuple(
         SimApp(a["appid"], a["secret"], a["kind"], a.get("name", a["appid"]), a.get("bound", True),
-               tuple(a.get("callback_hosts", DEFAULT_CALLBACK_HOSTS)))
+               tuple(a.get("callback_hosts", DEFAULT_CALLBACK_HOSTS)), push_from_fixture(a))
         for a in data["apps"]
     )
-    users = tuple(SimUser(int(u["id"]), u["nickname"], u.get("has_avatar", True)) for u in data["users"])
+    users = tuple(SimUser(int(u["id"]), u["nickname"], u.get("has_avatar", True), tuple(u.get("follows", ())))
+                  for u in data["users"])
     return Fixture(apps=apps, users=users, open_platform=data.get("open_platform", OPEN_PLATFORM_ID),
                    new_grant_revokes_previous=bool(data.get("new_grant_revokes_previous", False)))
 

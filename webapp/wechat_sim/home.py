@@ -55,7 +55,7 @@ async def demo_callback(request: web.Request) -> dict[str, Any]:
         if token["scope"] != "snsapi_base":
             result["userinfo"] = sns_api.userinfo(
                 state.grants, {"access_token": token["access_token"], "openid": token["openid"]},
-                base_url(request))
+                base_url(request), state.profiles)
     except SnsError as exc:
         result["error"] = {"errcode": exc.errcode, "errmsg": exc.errmsg}
     return {k: _pretty(v) if k in ("query", "token", "userinfo") else v for k, v in result.items()}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+import struct
 
 _ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
@@ -54,3 +55,36 @@ def new_rid() -> str:
     """Return a request id in WeChat's `xxxxxxxx-xxxxxxxx-xxxxxxxx` form."""
     raw = secrets.token_hex(12)
     return f"{raw[:8]}-{raw[8:16]}-{raw[16:]}"
+
+
+def original_id_for(appid: str) -> str:
+    """Return the account's original id (`gh_` + 12 hex), the ToUserName of its pushes."""
+    return "gh_" + hashlib.sha256(f"wechat-sim:gh:{appid}".encode()).hexdigest()[:12]
+
+
+def push_account_for(appid: str) -> str:
+    """Return the platform account that sends authorization-change events (not a user's openid)."""
+    return _derived("push-account", appid, 0)
+
+
+def new_app_token() -> str:
+    """Return a fresh app (interface) access_token, ~140 chars like WeChat's."""
+    return f"91_{secrets.token_urlsafe(102)}"
+
+
+def new_qr_id() -> str:
+    """Return the short id in a parametric QR's url (20 alphanumerics)."""
+    return alnum(20)
+
+
+def new_ticket(qr_id: str, created: float, expire_s: int) -> str:
+    """Return an opaque ~100-char base64 ticket that, like WeChat's, embeds the QR's url."""
+    raw = (b"\x81\x01" + secrets.token_bytes(6) + b"\x00" * 7 + b"\x01,"
+           + f"http://weixin.qq.com/q/{qr_id}".encode() + b"\x00\x02\x04" + struct.pack("<I", int(created))
+           + b"\x03\x04" + struct.pack("<I", expire_s))
+    return base64.b64encode(raw).decode("ascii")
+
+
+def new_nonce() -> str:
+    """Return a push nonce (a decimal number, as WeChat sends)."""
+    return str(secrets.randbelow(9 * 10**9) + 10**9)

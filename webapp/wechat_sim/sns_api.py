@@ -6,9 +6,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from webapp.wechat_sim import errors as e
+from webapp.wechat_sim.avatar import avatar_url
 from webapp.wechat_sim.errors import SnsError
 from webapp.wechat_sim.fixture import SimApp
 from webapp.wechat_sim.grants import ACCESS_TTL_S, AccessToken, Grant, GrantBook
+from webapp.wechat_sim.mp_users import ProfileBook
+
+__all__ = ["avatar_url", "check_auth", "exchange_code", "refresh_token", "userinfo"]
 
 SNAPSHOT_NICKNAME = "微信用户"
 
@@ -101,12 +105,12 @@ def check_auth(book: GrantBook, params: Mapping[str, str]) -> dict[str, Any]:
     return {"errcode": 0, "errmsg": "ok"}
 
 
-def userinfo(book: GrantBook, params: Mapping[str, str], base_url: str) -> dict[str, Any]:
+def userinfo(book: GrantBook, params: Mapping[str, str], base_url: str, profiles: ProfileBook) -> dict[str, Any]:
     """Answer /sns/userinfo with the post-2021 profile shape."""
     grant = _access(book, params, e.INVALID_CREDENTIAL).grant
     if grant.scope == "snsapi_base":
         raise SnsError(e.API_UNAUTHORIZED)
-    nickname, avatar = _profile(book, grant, base_url)
+    nickname, avatar = _profile(book, grant, base_url, profiles)
     body: dict[str, Any] = {"openid": grant.openid, "nickname": nickname, "sex": 0, "language": "",
                             "city": "", "province": "", "country": "", "headimgurl": avatar,
                             "privilege": []}
@@ -115,14 +119,9 @@ def userinfo(book: GrantBook, params: Mapping[str, str], base_url: str) -> dict[
     return body
 
 
-def _profile(book: GrantBook, grant: Grant, base_url: str) -> tuple[str, str]:
-    """Return (nickname, headimgurl); snapshot users get virtual ones."""
+def _profile(book: GrantBook, grant: Grant, base_url: str, profiles: ProfileBook) -> tuple[str, str]:
+    """Return (nickname, headimgurl) as edited now; snapshot users get virtual ones."""
     user = book.fixture.user(grant.user_id)
     if grant.snapshot or user is None:
         return SNAPSHOT_NICKNAME, avatar_url(base_url, 0)
-    return user.nickname, avatar_url(base_url, user.id) if user.has_avatar else ""
-
-
-def avatar_url(base_url: str, user_id: int) -> str:
-    """Return the 132 px avatar URL of a user (0 = the grey default)."""
-    return f"{base_url}/mmopen/{user_id}/132"
+    return profiles.nickname(user), profiles.headimgurl(user, base_url)
