@@ -13,6 +13,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
+from wechatpy.exceptions import InvalidSignatureException
 from wechatpy.replies import TextReply
 from wechatpy.utils import check_signature
 
@@ -138,6 +139,12 @@ class Receiver:
     async def handle(self, request: web.Request) -> web.Response:
         """Receive one push the way a wechatpy server does."""
         query, body = dict(request.query), (await request.read()).decode("utf-8")
+        if request.method == "GET":
+            try:
+                check_signature(self.token, query["signature"], query["timestamp"], query["nonce"])
+            except InvalidSignatureException:
+                return web.Response(status=403, text="bad signature")
+            return web.Response(text=query["echostr"])
         try:
             check_signature(self.token, query["signature"], query["timestamp"], query["nonce"])
             xml = body

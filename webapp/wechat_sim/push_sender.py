@@ -107,6 +107,10 @@ class PushSender:
         _, task = self.start(message)
         return await asyncio.shield(task)
 
+    async def drain(self) -> None:
+        """Wait until every delivery started so far has finished (for tests and clean shutdowns)."""
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
     async def close(self) -> None:
         """Cancel deliveries still running (on shutdown)."""
         for task in list(self._tasks):
