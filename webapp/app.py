@@ -22,6 +22,7 @@ from webapp.routes import setup_routes
 from webapp.sessions import PostgresStorage
 from webapp.settings import Settings
 from webapp.templating import setup_jinja
+from webapp.wechat.mp.runtime import mp_context
 
 
 def create_app(
@@ -56,6 +57,7 @@ def create_app(
     if owns_db:
         app.cleanup_ctx.append(_dispose_engine)
     app.cleanup_ctx.append(_http_context(http))
+    app.cleanup_ctx.append(mp_context)  # official account: LISTEN connection, cgi-bin client, pending work
     if settings.run_worker:
         from webapp.wechat.worker import background_context  # after http: it needs the WeChat client
 
