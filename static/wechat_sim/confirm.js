@@ -5,6 +5,7 @@
   var scanBtn = document.getElementById("btn-scan");
   if (!scanBtn) return;
   var uuid = phone.getAttribute("data-uuid");
+  var text = JSON.parse(document.getElementById("phone-text").textContent);
   var userId = null;
 
   function step(id) {
@@ -28,13 +29,13 @@
 
   scanBtn.onclick = function () {
     userId = parseInt(document.querySelector("input[name=user]:checked").value, 10);
-    act("scan").then(function (j) { j.ok ? step("step-confirm") : done(j.error || "二维码已失效", false); });
+    act("scan").then(function (j) { j.ok ? step("step-confirm") : done(j.error || text.expired, false); });
   };
   document.getElementById("btn-confirm").onclick = function () {
-    act("confirm").then(function (j) { done(j.ok ? "已允许，电脑端将自动登录" : (j.error || "失败"), false); });
+    act("confirm").then(function (j) { done(j.ok ? text.allowed : (j.error || text.failed), false); });
   };
   document.getElementById("btn-cancel").onclick = function () {
-    act("cancel").then(function (j) { done(j.ok ? "已取消此次登录" : (j.error || "失败"), j.ok); });
+    act("cancel").then(function (j) { done(j.ok ? text.cancelled : (j.error || text.failed), j.ok); });
   };
   document.getElementById("btn-rescan").onclick = function () { step("step-pick"); };
 })();

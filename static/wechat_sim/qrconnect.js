@@ -56,5 +56,8 @@
   }
 
   window.wxSimTarget = target;
-  poll();
+  /* A pending script delays the load event, and an iframe's load holds its parent's: a poll held 25 s would
+     keep the embedding page "loading". So the first poll starts only after this window's load event. */
+  function start() { setTimeout(function () { poll(); }, 0); }
+  if (document.readyState === "complete") start(); else window.addEventListener("load", start);
 })();

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from webapp.wechat_sim import qr as qr_states
 from webapp.wechat_sim.fixture import SimApp, SimUser
+from webapp.wechat_sim.pages import EN, LANG_COOKIE, ZH, is_en
 from webapp.wechat_sim.qr import QrActionError
 from webapp.wechat_sim.state import SimulatorState
 from webapp.wechat_sim.web_util import (
@@ -107,13 +108,15 @@ def _confirm(state: SimulatorState, session: qr_states.QrSession, user_id: int |
 
 
 async def wechat_browser(request: web.Request) -> web.StreamResponse:
-    """Make this browser "the WeChat of user ID" (cookie), then go to `next`."""
+    """Make this browser "the WeChat of user ID" (cookie; `lang=en` makes it an English WeChat), then go to `next`."""
     state, query = sim_state(request), request.query
     raw = query.get("user", "")
     if not raw.isdigit() or state.fixture.user(int(raw)) is None:
         raise bad_request(f"unknown test user: {raw!r}")
     response = web.HTTPFound(query.get("next") or "/")
     response.set_cookie(USER_COOKIE, raw, path="/", httponly=True, samesite="Lax")
+    if query.get("lang"):
+        response.set_cookie(LANG_COOKIE, EN if is_en(query["lang"]) else ZH, path="/", httponly=True, samesite="Lax")
     if query.get("snapshot") == "1":
         response.set_cookie(SNAPSHOT_COOKIE, "1", path="/", httponly=True, samesite="Lax")
     else:

@@ -19,9 +19,12 @@ from webapp.wechat_sim.web_util import base_url, sim_state
 async def home(request: web.Request) -> dict[str, Any]:
     """List apps, users and how to try each flow."""
     state, base = sim_state(request), base_url(request)
+    account = state.fixture.official_account()
     return {"base": base, "apps": state.fixture.apps,
             "users": [user_json(state, u, base) for u in state.fixture.users],
-            "demo_callback": f"{base}/_sim/demo/callback"}
+            "demo_callback": f"{base}/_sim/demo/callback", "account": account,
+            "push": state.push_configs.get(account.appid) if account else None,
+            "qrcodes": [q.as_json(base) for q in state.qrcodes.live()][-10:]}
 
 
 @lru_cache(maxsize=64)

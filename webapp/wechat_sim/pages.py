@@ -7,6 +7,8 @@ from typing import Any
 from aiohttp import web
 from markupsafe import Markup
 
+from webapp.wechat_sim.web_util import base_url, sim_state
+
 LANG_COOKIE = "wechat_sim_lang"
 EN, ZH = "en", "zh_CN"
 
@@ -34,3 +36,15 @@ def display_safe(value: Any) -> Any:
     except UnicodeEncodeError:
         cleaned = value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
         return Markup(cleaned) if isinstance(value, Markup) else cleaned
+
+
+def user_choices(request: web.Request) -> list[dict[str, Any]]:
+    """The test users as a phone page lists them: id, nickname and avatar as edited now."""
+    state, base = sim_state(request), base_url(request)
+    return [{"id": u.id, "nickname": state.profiles.nickname(u), "avatar": state.profiles.headimgurl(u, base)}
+            for u in state.fixture.users]
+
+
+def other_lang_url(request: web.Request, lang: str) -> str:
+    """This page in the other language."""
+    return str(request.rel_url.update_query(lang=ZH if lang == EN else EN))

@@ -30,6 +30,7 @@ class QrSession:
     status: int = WAITING
     user_id: int | None = None
     code: str = ""
+    lang: str = "zh_CN"
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     def set_status(self, status: int) -> None:
@@ -52,9 +53,9 @@ class QrBook:
         self.now = now
         self.sessions: ExpiringStore[str, QrSession] = ExpiringStore(now)
 
-    def create(self, app: SimApp, redirect_uri: str, state: str) -> QrSession:
-        """Start a QR session for this authorization request."""
-        session = QrSession(ids.new_uuid(), app, redirect_uri, state, self.now() + QR_TTL_S)
+    def create(self, app: SimApp, redirect_uri: str, state: str, lang: str = "zh_CN") -> QrSession:
+        """Start a QR session for this authorization request; its phone page speaks `lang`."""
+        session = QrSession(ids.new_uuid(), app, redirect_uri, state, self.now() + QR_TTL_S, lang=lang)
         self.sessions.put(session.uuid, session, session.expires_at)
         return session
 

@@ -11,15 +11,19 @@ from aiohttp import web
 
 from webapp.wechat_sim import qr as qr_states
 from webapp.wechat_sim.page_checks import PageError, check_qrconnect
-from webapp.wechat_sim.sns_api import avatar_url
+from webapp.wechat_sim.page_text import CONFIRM, ERROR
+from webapp.wechat_sim.pages import EN, ZH, is_en, other_lang_url, page_lang, user_choices
 from webapp.wechat_sim.web_util import base_url, sim_state
 
 NO_CACHE = {"Cache-Control": "no-cache, no-store"}
 
 
-def error_page(request: web.Request, error: PageError) -> web.Response:
+def error_page(request: web.Request, error: PageError, lang: str = ZH) -> web.Response:
     """Render WeChat's error page for a refused link (HTTP 200, no redirect)."""
-    return aiohttp_jinja2.render_template("wechat_sim/error.html", request, {"error": error})
+    text = ERROR[lang]
+    return aiohttp_jinja2.render_template("wechat_sim/error.html", request, {
+        "error": error, "message": text["messages"].get(error.message, error.message), "text": text,
+        "en": lang == EN})
 
 
 def _custom_css(params: dict[str, str]) -> str:
@@ -33,16 +37,17 @@ def _custom_css(params: dict[str, str]) -> str:
 async def qrconnect(request: web.Request) -> web.StreamResponse:
     """Show the QR page (full page, or compact inside wxLogin.js's iframe), or its XML with f=xml."""
     state, params = sim_state(request), dict(request.query)
+    lang = EN if is_en(params.get("lang")) else ZH  # wxLogin.js forwards only lang=en; cn or nothing is Chinese
     try:
         app = check_qrconnect(state.fixture, params)
     except PageError as exc:
-        return error_page(request, exc)
-    session = state.qr.create(app, params["redirect_uri"], params.get("state", ""))
+        return error_page(request, exc, lang)
+    session = state.qr.create(app, params["redirect_uri"], params.get("state", ""), lang)
     if params.get("f") == "xml":
         return web.Response(text=_uuid_xml(session.uuid, app.name), content_type="text/xml")
     context: dict[str, Any] = {
         "app": app, "uuid": session.uuid, "jssdk": params.get("login_type") == "jssdk",
-        "en": params.get("lang") == "en", "white": params.get("style") == "white",
+        "en": lang == EN, "white": params.get("style") == "white",
         "stylelite": params.get("stylelite") == "1", "custom_css": _custom_css(params),
         "config": {"uuid": session.uuid, "redirect_uri": session.redirect_uri, "state": session.state,
                    "self_redirect": params.get("self_redirect", "default")},
@@ -83,13 +88,12 @@ async def poll(request: web.Request) -> web.Response:
 
 @aiohttp_jinja2.template("wechat_sim/confirm.html")
 async def confirm_page(request: web.Request) -> dict[str, Any]:
-    """The phone: pick a test user, scan, then allow or cancel."""
-    state = sim_state(request)
+    """The phone: pick a test user, scan, then allow or cancel (in the language of the QR page)."""
     uuid = request.query.get("uuid", "")
-    session = state.qr.get(uuid)
-    users = [{"id": u.id, "nickname": u.nickname, "avatar": avatar_url(base_url(request), u.id)}
-             for u in state.fixture.users]
-    return {"uuid": uuid, "session": session, "users": users}
+    session = sim_state(request).qr.get(uuid)
+    lang = page_lang(request, session.lang if session and "lang" not in request.query else None)
+    return {"uuid": uuid, "session": session, "users": user_choices(request), "text": CONFIRM[lang],
+            "en": lang == EN, "other_lang_url": other_lang_url(request, lang)}
 
 
 async def wxlogin_js(request: web.Request) -> web.Response:
