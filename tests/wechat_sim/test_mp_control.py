@@ -12,6 +12,7 @@ from tests.wechat_sim.conftest import Receiver, Sim, control, new_param_qr
 from tests.wechat_sim.test_push_events import act, configure
 from webapp.wechat_sim import fixture as fx
 from webapp.wechat_sim.push_config import PushConfig, PushConfigError
+from webapp.wechat_sim.serve import run_simulator
 from webapp.wechat_sim.state import SimulatorState
 
 KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
@@ -145,3 +146,8 @@ def test_fixture_json_push_config_and_followers(tmp_path: Path) -> None:
     config = state.push_configs["wx0123456789abcdef"]
     assert (config.mode, config.attempts, config.token) == ("compatible", 2, "tok")
     assert state.followers.get("wx0123456789abcdef", 7) is not None
+
+
+def test_simulator_command_exits_with_the_message_on_bad_env() -> None:
+    with pytest.raises(SystemExit, match="WECHAT_SIM_PUSH_.*token must be 3-32 letters or digits"):
+        run_simulator(environ={"WECHAT_SIM_PUSH_URL": "http://h/e", "WECHAT_SIM_PUSH_TOKEN": "!"})

@@ -8,7 +8,7 @@ from webapp.wechat_sim.web_util import json_body, json_error, sim_state
 
 
 async def add_fault(request: web.Request) -> web.Response:
-    """Register a fault for the next matching /sns call(s)."""
+    """Register a fault for the next matching /sns or /cgi-bin call(s), successful answer(s) or push(es)."""
     try:
         fault = sim_state(request).faults.add(await json_body(request))
     except (TypeError, ValueError) as exc:
@@ -66,4 +66,6 @@ async def stats(request: web.Request) -> web.Response:
     state.qr.sessions.purge()
     return web.json_response({"codes": len(state.grants.codes), "access_tokens": len(state.grants.access),
                               "refresh_tokens": len(state.grants.refresh), "qr_sessions": len(state.qr.sessions),
-                              "faults": len(state.faults.as_json()), "calls": len(state.calls.entries)})
+                              "faults": len(state.faults.as_json()), "calls": len(state.calls.entries),
+                              "param_qrcodes": len(state.qrcodes.live()),
+                              "deliveries": sum(1 for _ in state.deliveries)})

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from webapp.wechat_sim.access_log import MaskingAccessLogger, logger
 from webapp.wechat_sim.app import create_simulator_app
+from webapp.wechat_sim.push_config import PushConfigError
 from webapp.wechat_sim.state import SimulatorState
 
 DEFAULT_HOST = "127.0.0.1"
@@ -27,7 +28,10 @@ async def start_simulator(state: SimulatorState, host: str = DEFAULT_HOST,
 
 def run_simulator(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
                   environ: Mapping[str, str] | None = None) -> None:
-    """Run the simulator alone until interrupted."""
-    state = SimulatorState.from_env(os.environ if environ is None else environ)
+    """Run the simulator alone until interrupted; a bad WECHAT_SIM_* setting exits with its message."""
+    try:
+        state = SimulatorState.from_env(os.environ if environ is None else environ)
+    except PushConfigError as exc:
+        raise SystemExit(f"webapp simulator: {exc}") from None
     web.run_app(create_simulator_app(state), host=host, port=port, access_log_class=MaskingAccessLogger,
                 access_log=logger, handler_cancellation=True)
