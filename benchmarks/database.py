@@ -1,4 +1,4 @@
-"""An embedded PostgreSQL in a throw-away directory under /tmp, migrated to the latest schema."""
+"""An embedded PostgreSQL in a throw-away directory under /tmp, migrated to the latest schema; row counts."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+
+import asyncpg
 
 
 @dataclass(frozen=True)
@@ -36,3 +38,18 @@ def embedded_database() -> Iterator[Database]:
     finally:
         server.cleanup()
         shutil.rmtree(runtime_dir, ignore_errors=True)
+
+
+def asyncpg_dsn(url: str) -> str:
+    """The database URL in the form asyncpg accepts (no SQLAlchemy driver suffix)."""
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+async def table_sizes(url: str) -> dict[str, int]:
+    """Exact row counts of the tables whose size the figures depend on."""
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        return {table: int(await conn.fetchval(f"SELECT count(*) FROM {table}"))
+                for table in ("users", "wechat_identities", "wechat_unions", "web_sessions")}
+    finally:
+        await conn.close()

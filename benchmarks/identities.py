@@ -10,6 +10,7 @@ import aiohttp
 import asyncpg
 
 from benchmarks.browser import expect
+from benchmarks.database import asyncpg_dsn
 from benchmarks.load import LoadResult, run_load
 from webapp.crypto import TokenCipher
 from webapp.wechat_sim import fixture
@@ -63,11 +64,6 @@ async def issue_grants(
 
     result = await run_load(one, concurrency=concurrency, duration_s=3600.0, max_ops=len(users))
     return grants, result
-
-
-def asyncpg_dsn(url: str) -> str:
-    """The database URL in the form asyncpg accepts (no SQLAlchemy driver suffix)."""
-    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
 async def insert_due_identities(url: str, grants: list[Grant], cipher: TokenCipher) -> None:

@@ -1,4 +1,4 @@
-"""Child processes on loopback: free ports, start, wait until they answer, peak memory, stop."""
+"""Child processes on loopback: free ports, start, wait until they answer, their process tree, memory, stop."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
@@ -25,41 +25,61 @@ def free_port() -> int:
 
 @dataclass
 class Child:
-    """One child process, its log file and the URL it serves (if any)."""
+    """One child process (the root of its own process group), its log file and the URL it serves (if any)."""
 
     name: str
     process: subprocess.Popen[bytes]
     log: Path
     url: str = ""
+    # VmHWM of every process of the tree, read just before it was stopped (the runner reports it later).
+    final_peaks_kib: dict[int, int] = field(default_factory=dict)
 
     @property
     def pid(self) -> int:
         """The child's process id."""
         return self.process.pid
 
-    def peak_rss_kib(self) -> int | None:
-        """VmHWM of the child (peak resident set), in KiB; None once it has exited."""
-        return peak_rss_kib(self.pid)
+    def tree(self) -> list[int]:
+        """The child and all its descendants (a multi-process server's workers)."""
+        return [self.pid, *descendants(self.pid)]
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """SIGTERM, then SIGKILL if it does not exit in time."""
+    def peaks_kib(self) -> dict[int, int]:
+        """VmHWM of every live process of the tree; once stopped, what was read just before."""
+        live = {pid: kib for pid in self.tree() if (kib := peak_rss_kib(pid)) is not None}
+        return live or self.final_peaks_kib
+
+    def stop(self, timeout: float = 20.0) -> None:
+        """SIGTERM, then SIGKILL to the whole process group if it does not exit in time."""
         if self.process.poll() is not None:
             return
+        self.final_peaks_kib = self.peaks_kib()
         self.process.send_signal(signal.SIGTERM)
         try:
             self.process.wait(timeout)
         except subprocess.TimeoutExpired:
-            self.process.kill()
+            _kill_group(self.pid)
             self.process.wait()
+        _kill_group(self.pid)  # a worker that outlived its parent
 
 
-def start_python(name: str, args: list[str], env: dict[str, str], log_dir: Path, url: str = "") -> Child:
-    """Run `python <args>` from the repository root with `env`, its output going to a log file."""
+def _kill_group(pgid: int) -> None:
+    """SIGKILL what is left of the process group the child leads."""
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def start_python(name: str, args: list[str], env: dict[str, str], log_dir: Path, url: str = "",
+                 *, python: str = sys.executable, cwd: Path = REPO_ROOT) -> Child:
+    """Run `python <args>` in its own process group with `env`, its output going to a log file.
+
+    `python` is an interpreter, never a wrapper such as `uv run`: the child's pid is the measured process.
+    """
     log = log_dir / f"{name}.log"
     with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, *args], cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out
-        )
+        process = subprocess.Popen([python, *args], cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out,
+                                   stderr=out, start_new_session=True)
     return Child(name, process, log, url)
 
 
@@ -86,16 +106,26 @@ def tail(path: Path, lines: int = 30) -> str:
         return "(no log)"
 
 
-def peak_rss_kib(pid: int) -> int | None:
-    """VmHWM from /proc/<pid>/status, in KiB; None when the process is gone."""
+def _status_kib(pid: int, key: str) -> int | None:
+    """A `kB` line of /proc/<pid>/status; None when the process is gone."""
     try:
         status = Path(f"/proc/{pid}/status").read_text()
     except OSError:
         return None
     for line in status.splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(key):
             return int(line.split()[1])
     return None
+
+
+def peak_rss_kib(pid: int) -> int | None:
+    """VmHWM (peak resident set) from /proc/<pid>/status, in KiB."""
+    return _status_kib(pid, "VmHWM:")
+
+
+def rss_kib(pid: int) -> int | None:
+    """VmRSS (resident set now) from /proc/<pid>/status, in KiB."""
+    return _status_kib(pid, "VmRSS:")
 
 
 def own_peak_rss_kib() -> int:
@@ -114,10 +144,19 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid`, breadth first."""
+    found, queue = [], children_of(pid)
+    while queue:
+        found.append(queue.pop(0))
+        queue += children_of(found[-1])
+    return found
+
+
 def base_env(**extra: str) -> dict[str, str]:
     """The runner's environment without anything that would reconfigure the children, plus `extra`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WECHAT_", "DATABASE_URL", "PUBLIC_URL"))}
-    env.pop("SECRET_KEY", None)
-    env.pop("TOKEN_KEYS", None)
+    for name in ("SECRET_KEY", "TOKEN_KEYS", "VIRTUAL_ENV", "DJANGO_SETTINGS_MODULE", "PYTHONPATH"):
+        env.pop(name, None)
     env["PYTHONUNBUFFERED"] = "1"
     return env | extra

@@ -57,9 +57,13 @@ class Stopwatch:
 
 
 def time_database_steps(watch: Stopwatch) -> None:
-    """Time the refresher's claim and store transactions (module attributes, looked up at each call)."""
-    refresher._claim = watch.wrap("claim_s", refresher._claim)  # noqa: SLF001
-    refresher._store = watch.wrap("store_s", refresher._store)  # noqa: SLF001
+    """Time the refresher's claim and store transactions (module attributes, looked up at each call).
+
+    These are private names of a module that may change; whichever is missing is simply not timed.
+    """
+    for name in ("_claim", "_store"):
+        if callable(step := getattr(refresher, name, None)):
+            setattr(refresher, name, watch.wrap(f"{name[1:]}_s", step))
 
 
 def cpu_seconds() -> float:
@@ -89,7 +93,7 @@ async def measure(settings: Settings) -> dict[str, object]:
         cpu_before = cpu_seconds()
         async with aiohttp.ClientSession() as http:
             client = wechat_client(settings, http)
-            started = time.perf_counter()
+            started, started_at = time.perf_counter(), time.time()
             while passes < MAX_PASSES:
                 report = await refresh_all_due(sm, client, cipher, apps, clock=utcnow)
                 total, passes = total + report, passes + 1
@@ -97,7 +101,8 @@ async def measure(settings: Settings) -> dict[str, object]:
                     break
             elapsed = time.perf_counter() - started
         return {"due_before": due_before, "due_after": await due_count(sm), "passes": passes,
-                "elapsed_s": round(elapsed, 3), "report": asdict(total), "cpu_s": round(cpu_seconds() - cpu_before, 2),
+                "elapsed_s": round(elapsed, 3), "started_at": started_at, "ended_at": started_at + elapsed,
+                "report": asdict(total), "cpu_s": round(cpu_seconds() - cpu_before, 2),
                 **{name: round(seconds, 2) for name, seconds in watch.seconds.items()},
                 "peak_rss_kib": own_peak_rss_kib()}
     finally:

@@ -20,77 +20,148 @@ def _mib(kib: int | None) -> str:
     return "-" if kib is None else f"{kib / 1024:,.1f} MiB"
 
 
-def _load_line(label: str, figures: dict[str, Any]) -> str:
-    """One load result: rate, latencies, successes and errors."""
-    return (f"  {label:<34}{_num(figures['per_s'], '/s'):>12}   p50 {_num(figures['p50_ms'], ' ms'):>9}"
-            f"   p99 {_num(figures['p99_ms'], ' ms'):>9}   ok {_num(figures['ok'])}, errors {figures['errors']}")
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}×"
 
 
-def _cpu_line(cpu: dict[str, float]) -> str:
-    """CPU seconds by process during a phase, skipping idle processes."""
-    busy = ", ".join(f"{name} {seconds:.1f}" for name, seconds in cpu.items() if seconds >= 0.05)
-    return f"  {'':<34}{'':>12}   CPU s: {busy}"
+def load_lines(label: str, figures: dict[str, Any] | None) -> list[str]:
+    """One load result (rate, latencies, outcome, the server's CPU per operation) and its CPU by process."""
+    if not figures:
+        return []
+    cpu_op = figures.get("server_cpu_ms_per_op")
+    line = (f"  {label:<36}{_num(figures['per_s'], '/s'):>10}  p50 {_num(figures['p50_ms'], ' ms'):>9}"
+            f"  p99 {_num(figures['p99_ms'], ' ms'):>9}  ok {_num(figures['ok'])}, errors {figures['errors']}"
+            + (f"; {figures['server']} CPU {cpu_op:.2f} ms/op" if cpu_op is not None else ""))
+    busy = ", ".join(f"{name} {seconds:.1f}" for name, seconds in figures["cpu_s"].items() if seconds >= 0.05)
+    lines = [line, f"  {'':<36}{'':>10}  CPU s: {busy}"]
+    lines += [f"  {'':<36}{'':>10}  e.g. {sample}" for sample in figures.get("error_samples", [])[:2]]
+    return lines
 
 
-def _worker_lines(worker: dict[str, Any]) -> list[str]:
-    """The worker's rate, outcome, and where its time went."""
-    report = worker["report"]
-    return [
-        f"  {'refresh worker (refresh_all_due)':<34}{_num(worker['per_s'], '/s'):>12}   "
-        f"{worker['elapsed_s']:.1f} s for {_num(report['refreshed'])} refreshed, failed {report['failed']}, "
-        f"reauth {report['reauth_required']}, still due {worker['due_after']}",
-        f"  {'':<34}{'':>12}   in claim {worker.get('claim_s', 0):.1f} s, in store {worker.get('store_s', 0):.1f} s; "
-        f"CPU s: worker {worker['cpu_s']:.1f}, "
-        + ", ".join(f"{k} {v:.1f}" for k, v in worker["cpu_s_others"].items() if v >= 0.05),
-    ]
+def _skipped(section: dict[str, Any]) -> str:
+    """Why a section has no figures."""
+    return str(section.get("error") or section.get("skipped") or section.get("reason") or "not run")
 
 
-def disturbance(results: dict[str, Any]) -> float:
-    """Share of the machine's CPU that processes outside the run used during the timed phases (0..1)."""
-    me, rf = results["api_me"], results["refresh"]
-    phases = [(results["qr_login"], results["qr_login"]["cpu_s"]), (me["site"], me["site"]["cpu_s"]),
-              (me["bare"], me["bare"]["cpu_s"]), (rf["simulator_raw"], rf["simulator_raw"]["cpu_s"]),
-              (rf["worker"], rf["worker"]["cpu_s_others"])]
-    other = sum(cpu.get("other processes", 0.0) for _, cpu in phases)
-    capacity = sum(phase["elapsed_s"] for phase, _ in phases) * (results["machine"]["cpus"] or 1)
-    return other / capacity if capacity else 0.0
+def site_lines(r: dict[str, Any]) -> list[str]:
+    """The single-process site with the cohort in the database."""
+    rows = r["database_rows"]
+    header = (f"Site, one process (webapp serve --no-worker); {rows['users']:,} users, "
+              f"{rows['wechat_identities']:,} WeChat identities in the database")
+    return [header,
+            *load_lines("QR login, new users", r["qr_login"]["new"]),
+            *load_lines("QR login, returning users", r["qr_login"]["returning"]),
+            *load_lines("in-WeChat silent login (snsapi_base)", r["wechat_silent_login"]),
+            *load_lines("GET /api/me", r["api_me"]["site"]),
+            *load_lines("bare aiohttp handler, same JSON", r["api_me"]["bare"]),
+            f"  {'GET /api/me site / bare':<36}{_num(r['api_me']['ratio_percent'], ' %'):>10}",
+            *load_lines("GET /settings", r["settings_page"])]
+
+
+def workers_lines(r: dict[str, Any]) -> list[str]:
+    """`webapp serve --workers N`."""
+    w = r.get("workers") or {}
+    if not w.get("available"):
+        return [f"Every core (webapp serve --workers N): {_skipped(w)}"]
+    by_process = ", ".join(f"{cpu:.1f}" for cpu in w["cpu_s_by_process"].values())
+    return [f"Every core: webapp serve --workers {w['workers']} ({w['processes']} processes; CPU s each: {by_process})",
+            *load_lines("QR login, returning users", w["qr_login_returning"]),
+            f"  {'--workers / one process':<36}{_ratio(w.get('ratio_to_one_process')):>10}"]
+
+
+def peer_lines(r: dict[str, Any]) -> list[str]:
+    """The Django peer and the site against it."""
+    p = r.get("peer") or {}
+    if "qr_login" not in p:
+        return [f"Django peer: {_skipped(p)}"]
+    versions = ", ".join(f"{k} {v}" for k, v in p["versions"].items())
+    return [f"Django peer ({versions}; gunicorn sync ×{p['gunicorn_workers']})",
+            *load_lines("QR login, new users", p["qr_login"]["new"]),
+            *load_lines("QR login, returning users", p["qr_login"]["returning"]),
+            f"  {'site --workers / peer':<36}{_ratio(p.get('ratio_site_workers_to_peer')):>10}",
+            f"  {'site, one process / peer':<36}{_ratio(p.get('ratio_site_to_peer')):>10}"]
+
+
+def million_lines(r: dict[str, Any]) -> list[str]:
+    """The same figures with a million users in the database."""
+    m = r.get("million") or {}
+    if "seed" not in m:
+        return [f"A million users: {_skipped(m)}"]
+    rows, seed = m["database_rows"], m["seed"]
+    header = (f"{rows['users']:,} users, {rows['wechat_identities']:,} identities in the database (seeded "
+              f"{seed['users_added']:,} in {seed['insert_s']:.0f} s, ANALYZE {seed['analyze_s']:.0f} s)")
+    ratios = (f"  {'ratios to the cohort-only database':<36}   QR login {_ratio(m['qr_login_returning_ratio'])}, "
+              f"/api/me {_ratio(m['api_me_ratio'])}")
+    return [header, *load_lines("QR login, returning users", m["qr_login_returning"]),
+            *load_lines("GET /api/me", m["api_me"]), ratios]
+
+
+def refresh_lines(r: dict[str, Any]) -> list[str]:
+    """The worker's rate, outcome, memory, idle gaps, and the simulator's raw rate."""
+    rf = r.get("refresh") or {}
+    if "worker" not in rf:
+        return [f"Token refresh: {_skipped(rf)}"]
+    w = rf["worker"]
+    report, mem, gaps = w["report"], w["memory"], w["simulator_idle_gaps"]
+    header = (f"Token refresh: {_num(rf['identities'])} due identities (setup: grants {rf['setup']['grants_s']:.1f} s, "
+              f"insert {rf['setup']['insert_s']:.1f} s)")
+    outcome = (f"  {'refresh worker (refresh_all_due)':<36}{_num(w['per_s'], '/s'):>10}  {w['elapsed_s']:.1f} s for "
+               f"{_num(report['refreshed'])} refreshed, failed {report['failed']}, "
+               f"reauth {report['reauth_required']}, still due {w['due_after']}")
+    others = ", ".join(f"{k} {v:.1f}" for k, v in w["cpu_s_others"].items() if v >= 0.05)
+    where = (f"  {'':<36}{'':>10}  in claim {w.get('claim_s', 0):.1f} s, in store {w.get('store_s', 0):.1f} s; "
+             f"CPU s: worker {w['cpu_s']:.1f}, {others}")
+    lines = [header, outcome, where]
+    if "start_kib" in mem:
+        lines.append(f"  {'':<36}{'':>10}  RSS start {_mib(mem['start_kib'])}, peak {_mib(mem['peak_kib'])} "
+                     f"(at {mem['peak_at_s']:.0f} s), end {_mib(mem['end_kib'])}, slope "
+                     f"{mem['slope_mib_per_min']:+.2f} MiB/min ({mem['samples']} samples)")
+    if gaps.get("observed"):
+        lines.append(f"  {'':<36}{'':>10}  simulator idle ≥ {gaps['threshold_ms']:g} ms: {gaps['gaps']:,} gaps, "
+                     f"{gaps['idle_s']:.1f} s = {gaps['idle_share']:.0%} of the pass, p50 {_num(gaps['p50_ms'], ' ms')}, "
+                     f"max {_num(gaps['max_ms'], ' ms')}")
+    return [*lines, *load_lines("simulator raw /sns refresh", rf["simulator_raw"]),
+            f"  {'worker / simulator raw':<36}{_num(rf['ratio_percent'], ' %'):>10}"]
+
+
+def memory_lines(r: dict[str, Any]) -> list[str]:
+    """Peak resident memory of every process."""
+    return ["Peak memory (VmHWM: peak resident set; for several processes the largest one and their sum)",
+            *(f"  {name:<36}{_mib(kib) if not isinstance(kib, dict) else _tree(kib):>10}"
+              for name, kib in r["peak_memory_kib"].items())]
+
+
+def _tree(peaks: dict[str, int]) -> str:
+    return f"{_mib(peaks['largest'])}; {peaks['processes']} processes, {_mib(peaks['sum'])} in all"
+
+
+def target_lines(r: dict[str, Any]) -> list[str]:
+    """Each target beside this run's value."""
+    verdict = {True: "met", False: "missed", None: "not measured"}
+    lines = ["Targets (issue 8; informative, ratios from this one run on this machine)"]
+    for row in r["targets"]:
+        value = row["value"]
+        shown = ("-" if value is None else f"{value:+.1%}" if row["unit"] == "share"
+                 else f"{value:.2f}{row['unit']}")
+        lines.append(f"  {row['name']:<48}{shown:>10}   target {row['target']:<16} {verdict[row['met']]}")
+    return lines
 
 
 def render(results: dict[str, Any]) -> str:
     """The whole run as a plain-text table."""
-    cfg, qr, me, rf = results["config"], results["qr_login"], results["api_me"], results["refresh"]
-    worker = rf["worker"]
-    lines = [
-        f"webapp benchmark — {results['machine']['cpus']} CPUs, Python {results['machine']['python']}, "
-        f"concurrency {cfg['concurrency']}, {cfg['duration_s']:g} s per timed phase"
-        + (" (quick)" if cfg["quick"] else ""),
-        "",
-        "QR login (start → qrconnect → scan → confirm → callback → final page, fresh cookie jar each)",
-        _load_line("round trips", qr),
-        _cpu_line(qr["cpu_s"]),
-        "",
-        "Authenticated GET /api/me",
-        _load_line("site (session + user + identities)", me["site"]),
-        _cpu_line(me["site"]["cpu_s"]),
-        _load_line("bare aiohttp handler, same JSON", me["bare"]),
-        _cpu_line(me["bare"]["cpu_s"]),
-        f"  {'site / bare':<34}{_num(me['ratio_percent'], ' %'):>12}",
-        "",
-        f"Token refresh: {_num(rf['identities'])} due identities (setup: grants {rf['setup']['grants_s']:.1f} s, "
-        f"insert {rf['setup']['insert_s']:.1f} s)",
-        *_worker_lines(worker),
-        _load_line("simulator raw /sns refresh", rf["simulator_raw"]),
-        _cpu_line(rf["simulator_raw"]["cpu_s"]),
-        f"  {'worker / simulator raw':<34}{_num(rf['ratio_percent'], ' %'):>12}",
-        "",
-        "Peak memory (VmHWM: peak resident set of each process)",
-    ]
-    lines += [f"  {name:<34}{_mib(kib):>12}" for name, kib in results["peak_memory_kib"].items()]
-    share = results["disturbance"] = round(disturbance(results), 3)
+    cfg = results["config"]
+    lines = [f"webapp benchmark — {results['machine']['cpus']} CPUs, Python {results['machine']['python']}, "
+             f"concurrency {cfg['concurrency']}, {cfg['duration_s']:g} s per timed phase"
+             + (" (quick)" if cfg["quick"] else ""), ""]
+    for section in (site_lines, workers_lines, peer_lines, million_lines, refresh_lines, memory_lines, target_lines):
+        lines += [*section(results), ""]
+    share = results["disturbance"]
     if share > 0.05:
-        lines += ["", f"NOTE: processes outside this run used {share:.0%} of the machine's CPU during the timed "
-                  "phases; the figures are disturbed (see 'other processes' above)."]
-    lines += ["", f"Total wall time {results['total_s']:.0f} s; JSON in {results['json_path']}"]
+        note = (f"NOTE: processes outside this run used {share:.0%} of the machine's CPU during the timed phases; "
+                "the figures are disturbed (see 'other processes' above).")
+        lines += [note, ""]
+    lines += [f"FAILED: {failure}" for failure in results["failures"]]
+    lines += [f"Total wall time {results['total_s']:.0f} s; JSON in {results['json_path']}"]
     return "\n".join(lines)
 
 

@@ -1,12 +1,11 @@
-"""Benchmark runner: `uv run python benchmarks/run.py [--quick] [--duration S] [--identities N]`.
+"""Benchmark runner: `uv run python benchmarks/run.py [--quick] [--no-peer] [--no-million] [--profile]`.
 
-Starts an embedded PostgreSQL, the WeChat simulator, the site and a bare aiohttp baseline as separate
-processes on loopback, drives them from this process, prints the figures and writes them as JSON.
+Starts an embedded PostgreSQL, the WeChat simulator, the site, a bare aiohttp baseline and a Django peer as
+separate processes on loopback, drives them from this process, prints the figures and writes them as JSON.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import platform
@@ -14,8 +13,8 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from collections.abc import Awaitable
+from dataclasses import asdict
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -24,119 +23,94 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:  # run as a script: make `benchmarks` and `webapp` importable
     sys.path.insert(0, str(REPO_ROOT))
 
-from benchmarks.browser import Endpoints  # noqa: E402
-from benchmarks.database import Database, embedded_database  # noqa: E402
-from benchmarks.cpu import CpuMeter  # noqa: E402
-from benchmarks.processes import Child, children_of, own_peak_rss_kib, peak_rss_kib, tail  # noqa: E402
-from benchmarks.refresh_phase import measure_refresh  # noqa: E402
-from benchmarks.report import render, write_json  # noqa: E402
-from benchmarks.stack import Secrets, start_bare, start_simulator, start_site, write_fixture  # noqa: E402
-from benchmarks.web_phases import hammer, logged_in_session, measure_qr_logins  # noqa: E402
-
-DEFAULT_JSON = REPO_ROOT / "benchmarks" / "results" / "latest.json"
-
-
-@dataclass(frozen=True)
-class Config:
-    """What to run: seconds per timed phase, load concurrency, how many identities to refresh."""
-
-    duration_s: float
-    concurrency: int
-    identities: int
-    qr_users: int
-    quick: bool
-    json_path: Path
+from benchmarks.bench import Bench, Population, progress
+from benchmarks.browser import Endpoints
+from benchmarks.config import Config, parse_args
+from benchmarks.database import Database, embedded_database
+from benchmarks.million import million_figures
+from benchmarks.peer import peer_figures
+from benchmarks.processes import children_of, own_peak_rss_kib, peak_rss_kib
+from benchmarks.pyspy import profile_site
+from benchmarks.refresh_phase import measure_refresh
+from benchmarks.report import render, write_json
+from benchmarks.site_phases import site_figures
+from benchmarks.stack import Secrets, start_simulator, start_site, write_fixture
+from benchmarks.targets import evaluate
+from benchmarks.workers_phase import workers_figures
 
 
-def parse_args(argv: list[str] | None = None) -> Config:
-    """The command line, with --quick lowering every default."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a ~30 s smoke run (4 s phases, 5,000 identities)")
-    parser.add_argument("--duration", type=float, help="seconds per timed load phase (default 15, quick 4)")
-    parser.add_argument("--identities", type=int, help="due identities to refresh (default 100000, quick 5000)")
-    parser.add_argument("--concurrency", type=int, default=32, help="clients in flight per load phase (default 32)")
-    parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help=f"where to write the JSON ({DEFAULT_JSON})")
-    args = parser.parse_args(argv)
-    duration = args.duration if args.duration is not None else (4.0 if args.quick else 15.0)
-    identities = args.identities if args.identities is not None else (5_000 if args.quick else 100_000)
-    if duration <= 0 or identities < 1 or args.concurrency < 1:
-        parser.error("--duration, --identities and --concurrency must be positive")
-    return Config(duration, args.concurrency, identities, qr_users=20_000, quick=args.quick, json_path=args.json)
+async def guarded(b: Bench, phase: str, figures: Awaitable[dict[str, Any]]) -> dict[str, Any]:
+    """An optional phase: its failure is printed loudly and recorded, and the run goes on."""
+    try:
+        return await figures
+    except Exception as exc:  # noqa: BLE001  (reported in the table, the JSON and the exit status)
+        return b.failed(phase, exc)
 
 
-def progress(message: str) -> None:
-    """A progress line on stderr, so stdout holds only the table."""
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 3) if a and b else None
 
 
-def process_groups(db: Database, children: list[Child]) -> Callable[[], dict[str, list[int]]]:
-    """The pids to charge CPU to, by name, read afresh each time (PostgreSQL backends come and go)."""
-
-    def groups() -> dict[str, list[int]]:
-        named = {"runner": [os.getpid()]} | {child.name: [child.pid] for child in children}
-        return named | {"postgres": [db.pid, *children_of(db.pid)]}
-
-    return groups
-
-
-async def web_figures(config: Config, ends: Endpoints, work: Path, children: list[Child],
-                      meter: CpuMeter) -> dict[str, Any]:
-    """QR logins, then /api/me on the site and on the bare baseline (started here, added to `children`)."""
-    first_qr_user = config.identities + 1
-    qr_users = range(first_qr_user + 1, first_qr_user + config.qr_users)
-    progress(f"QR logins for {config.duration_s:g} s ...")
-    with meter.measure() as qr_cpu:
-        qr = await measure_qr_logins(ends, qr_users, concurrency=config.concurrency, duration_s=config.duration_s)
-    cookies, body = await logged_in_session(ends, first_qr_user)
-    children.append(bare := await start_bare(body, work))
-    progress(f"GET /api/me on the site, then on the bare handler, {config.duration_s:g} s each ...")
-    with meter.measure() as site_cpu:
-        site_me = await hammer(f"{ends.site}/api/me", cookies, concurrency=config.concurrency,
-                               duration_s=config.duration_s)
-    with meter.measure() as bare_cpu:
-        bare_me = await hammer(f"{bare.url}/api/me", {}, concurrency=config.concurrency, duration_s=config.duration_s)
-    ratio = 100 * site_me.rate / bare_me.rate if bare_me.rate else None
-    return {"qr_login": qr.summary() | {"cpu_s": qr_cpu},
-            "api_me": {"site": site_me.summary() | {"cpu_s": site_cpu},
-                       "bare": bare_me.summary() | {"cpu_s": bare_cpu},
-                       "ratio_percent": None if ratio is None else round(ratio, 1)}}
+def compare(figures: dict[str, Any]) -> None:
+    """The ratios between sections: every core against one process, and the site against the peer."""
+    single = figures["qr_login"]["returning"]["per_s"]
+    workers = figures["workers"].get("qr_login_returning", {}).get("per_s")
+    if figures["workers"].get("available"):
+        figures["workers"]["ratio_to_one_process"] = _ratio(workers, single)
+    peer = figures["peer"].get("qr_login", {}).get("returning", {}).get("per_s")
+    if peer:
+        figures["peer"] |= {"ratio_site_workers_to_peer": _ratio(workers, peer), "ratio_site_to_peer": _ratio(single, peer),
+                            "ratio_site_to_peer_new_users": _ratio(figures["qr_login"]["new"]["per_s"],
+                                                                   figures["peer"]["qr_login"]["new"]["per_s"])}
 
 
-def peak_memory(db: Database, children: list[Child], worker_kib: int | None) -> dict[str, int | None]:
-    """Peak resident memory of every process of the run, in KiB."""
-    memory: dict[str, int | None] = {"runner (load generator)": own_peak_rss_kib()}
-    memory |= {child.name: child.peak_rss_kib() for child in children}
+def peak_memory(b: Bench, worker_kib: int | None) -> dict[str, Any]:
+    """Peak resident memory of every process of the run, in KiB (a dict for a multi-process server)."""
+    memory: dict[str, Any] = {"runner (load generator)": own_peak_rss_kib()}
+    for child in b.children:
+        peaks = child.peaks_kib()
+        memory[child.name] = (next(iter(peaks.values()), None) if len(peaks) <= 1 else
+                              {"largest": max(peaks.values()), "sum": sum(peaks.values()), "processes": len(peaks)})
     memory["refresh worker"] = worker_kib
-    memory["postgres postmaster"] = peak_rss_kib(db.pid)
-    backends = [kib for pid in children_of(db.pid) if (kib := peak_rss_kib(pid)) is not None]
+    memory["postgres postmaster"] = peak_rss_kib(b.db.pid)
+    backends = [kib for pid in children_of(b.db.pid) if (kib := peak_rss_kib(pid)) is not None]
     memory["postgres, largest other process"] = max(backends, default=None)
     return memory
 
 
+def disturbance(b: Bench) -> float:
+    """Share of the machine's CPU that processes outside the run used during the timed phases (0..1)."""
+    other = sum(cpu.get("other processes", 0.0) for _, cpu in b.timed_phases)
+    capacity = sum(elapsed for elapsed, _ in b.timed_phases) * (os.cpu_count() or 1)
+    return round(other / capacity, 3) if capacity else 0.0
+
+
 async def run(config: Config, db: Database, work: Path) -> dict[str, Any]:
-    """Start the simulator and the site, measure everything, stop them; return the figures."""
-    fixture_path = write_fixture(work / "fixture.json", config.identities + config.qr_users)
-    keys = Secrets.fresh()
-    children: list[Child] = []
-    meter = CpuMeter(process_groups(db, children))
+    """Start the simulator and the site, measure every phase, stop everything; return the figures."""
+    b = Bench(config, db, work, Secrets.fresh(), Population.of(config))
+    fixture_path = write_fixture(work / "fixture.json", b.people.size)
     try:
         progress("starting the simulator and the site ...")
-        children.append(sim := await start_simulator(fixture_path, work))
-        children.append(site := await start_site(db.url, sim.url, keys, work))
-        figures = await web_figures(config, Endpoints(site.url, sim.url), work, children, meter)
-        figures["refresh"] = await measure_refresh(
-            db_url=db.url, sim=sim, keys=keys, work=work, identities=config.identities,
-            concurrency=config.concurrency, duration_s=config.duration_s, progress=progress, meter=meter)
-        worker_kib = figures["refresh"]["worker"].pop("peak_rss_kib", None)
-        figures["peak_memory_kib"] = peak_memory(db, children, worker_kib)
-        return figures
+        sim = b.add(await start_simulator(fixture_path, work))
+        ends = Endpoints(b.add(await start_site(db.url, sim.url, b.keys, work)).url, sim.url)
+        if config.profile:
+            return await profile_site(b, ends, config.profile)
+        figures = await site_figures(b, ends)
+        cookies = figures.pop("cookies")
+        figures["workers"] = await guarded(b, "site --workers", workers_figures(b, sim.url))
+        figures["peer"] = (await guarded(b, "Django peer", peer_figures(b, sim.url)) if config.peer
+                           else {"skipped": "off (--no-peer, or --quick without --peer)"})
+        figures["million"] = (await guarded(b, "1M users", million_figures(b, ends, cookies, figures))
+                              if config.million else {"skipped": "off (--no-million, or --quick without --million)"})
+        figures["refresh"] = await guarded(b, "token refresh", measure_refresh(b, sim))
+        compare(figures)
+        figures["peak_memory_kib"] = peak_memory(b, figures["refresh"].get("worker", {}).pop("peak_rss_kib", None))
+        return figures | {"failures": b.failures, "disturbance": disturbance(b)}
     except Exception:
-        for child in children:
-            progress(f"last lines of the {child.name} log:\n{tail(child.log, 15)}")
+        b.failed("the run", sys.exc_info()[1] or RuntimeError())
         raise
     finally:
-        for child in children:
-            child.stop()
+        b.stop_all()
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
@@ -145,7 +119,7 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark, print the table, write the JSON."""
+    """Run the benchmark, print the table, write the JSON; 1 when a phase failed (never for a missed target)."""
     config = parse_args(argv)
     # Not asyncio.run's own SIGINT handling: it only cancels the main task, and aiohttp may absorb that
     # cancellation while connecting, leaving the run going.
@@ -164,6 +138,8 @@ def _run_and_report(config: Config) -> int:
     progress("starting an embedded PostgreSQL in /tmp and migrating it ...")
     with embedded_database() as db, tempfile.TemporaryDirectory(prefix="webapp-bench-") as work:
         figures = asyncio.run(run(config, db, Path(work)))
+    if config.profile:
+        return 0
     results = {
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - (time.perf_counter() - started))),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
@@ -172,9 +148,10 @@ def _run_and_report(config: Config) -> int:
         "total_s": round(time.perf_counter() - started, 1),
         "json_path": str(config.json_path),
     }
+    results["targets"] = evaluate(results)
     write_json(results, config.json_path)
     print(render(results))
-    return 0
+    return 1 if results["failures"] else 0
 
 
 if __name__ == "__main__":

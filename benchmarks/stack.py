@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import secrets
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.fernet import Fernet
 
-from benchmarks.processes import Child, base_env, free_port, start_python, wait_until_up
+from benchmarks.processes import REPO_ROOT, Child, base_env, free_port, start_python, wait_until_up
 from webapp.wechat_sim import fixture
 
 
@@ -45,10 +47,17 @@ def write_fixture(path: Path, users: int) -> Path:
     return path
 
 
+# All the load comes from 127.0.0.1: the per-address limit on WeChat flow starts must not be what is measured.
+STATE_RATE_LIMIT = "100000"
+
+
 def site_env(database_url: str, sim_url: str, site_url: str, keys: Secrets) -> dict[str, str]:
-    """The environment `webapp serve` and `webapp worker` need, pointed at the simulator."""
+    """The environment `webapp serve` and `webapp worker` need, pointed at the simulator.
+
+    Anything else set in the runner's environment (DATABASE_POOL_SIZE, LOG_FORMAT, ...) reaches the site as is.
+    """
     return base_env(
-        DATABASE_URL=database_url, SECRET_KEY=keys.secret_key, TOKEN_KEYS=keys.token_key, PUBLIC_URL=site_url,
+        STATE_RATE_LIMIT=STATE_RATE_LIMIT, DATABASE_URL=database_url, SECRET_KEY=keys.secret_key, TOKEN_KEYS=keys.token_key, PUBLIC_URL=site_url,
         WECHAT_WEB_APPID=fixture.WEBSITE_APPID, WECHAT_WEB_SECRET=fixture.WEBSITE_SECRET,
         WECHAT_MP_APPID=fixture.MP_APPID, WECHAT_MP_SECRET=fixture.MP_SECRET,
         WECHAT_OPEN_BASE=sim_url, WECHAT_API_BASE=sim_url,
@@ -65,14 +74,22 @@ async def start_simulator(fixture_path: Path, log_dir: Path) -> Child:
     return await started(child, "/_sim/api/stats", timeout=60.0)
 
 
-async def start_site(database_url: str, sim_url: str, keys: Secrets, log_dir: Path) -> Child:
-    """`webapp serve --no-worker` on a free loopback port, reached as http://localhost:<port>."""
+async def start_site(database_url: str, sim_url: str, keys: Secrets, log_dir: Path, *, name: str = "site",
+                     workers: int | None = None) -> Child:
+    """`webapp serve --no-worker [--workers N]` on a free loopback port, reached as http://localhost:<port>."""
     port = free_port()
     site_url = f"http://localhost:{port}"
     env = site_env(database_url, sim_url, site_url, keys)
-    child = start_python("site", ["-m", "webapp", "serve", "--host", "127.0.0.1", "--port", str(port), "--no-worker"],
-                         env, log_dir, url=site_url)
-    return await started(child, "/healthz")
+    args = ["-m", "webapp", "serve", "--host", "127.0.0.1", "--port", str(port), "--no-worker"]
+    child = start_python(name, args + (["--workers", str(workers)] if workers else []), env, log_dir, url=site_url)
+    return await started(child, "/healthz", timeout=60.0)
+
+
+def serve_has_workers_flag() -> bool:
+    """Whether this checkout's `webapp serve` accepts --workers (the contract has it; a checkout may not yet)."""
+    out = subprocess.run([sys.executable, "-m", "webapp", "serve", "--help"], capture_output=True, text=True,
+                         env=base_env(), timeout=60, check=False, cwd=REPO_ROOT)
+    return "--workers" in out.stdout
 
 
 async def start_bare(body: object, log_dir: Path) -> Child:

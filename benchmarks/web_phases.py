@@ -1,15 +1,18 @@
-"""The site's two HTTP figures: QR-login round trips, and authenticated GET /api/me against a bare handler."""
+"""Load on the web: login round trips in fresh cookie jars, and one logged-in session hammering a page."""
 
 from __future__ import annotations
 
 import socket
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import aiohttp
 from yarl import URL
 
-from benchmarks.browser import HEADERS, Endpoints, expect, new_browser, qr_login
+from benchmarks.browser import HEADERS, ME_PATH, Endpoints, expect, new_browser, qr_login
 from benchmarks.load import LoadResult, run_load
+
+Round = Callable[[aiohttp.ClientSession, int], Awaitable[None]]
 
 
 def loopback_connector(concurrency: int) -> aiohttp.TCPConnector:
@@ -17,15 +20,16 @@ def loopback_connector(concurrency: int) -> aiohttp.TCPConnector:
     return aiohttp.TCPConnector(limit=concurrency * 2, family=socket.AF_INET)
 
 
-async def measure_qr_logins(ends: Endpoints, users: range, *, concurrency: int, duration_s: float) -> LoadResult:
-    """Full QR logins, each in a fresh cookie jar as a different test user (cycling through `users`)."""
+async def measure_rounds(one_round: Round, users: Sequence[int], *, concurrency: int, duration_s: float,
+                         max_ops: int | None = None, headers: dict[str, str] = HEADERS) -> LoadResult:
+    """`one_round(browser, user)` again and again, each in a fresh cookie jar, cycling through `users`."""
     async with loopback_connector(concurrency) as connector:
 
         async def one(index: int) -> None:
-            async with new_browser(connector) as browser:
-                await qr_login(browser, ends, users[index % len(users)])
+            async with new_browser(connector, headers) as browser:
+                await one_round(browser, users[index % len(users)])
 
-        return await run_load(one, concurrency=concurrency, duration_s=duration_s)
+        return await run_load(one, concurrency=concurrency, duration_s=duration_s, max_ops=max_ops)
 
 
 async def hammer(url: str, cookies: dict[str, str], *, concurrency: int, duration_s: float) -> LoadResult:
@@ -37,7 +41,7 @@ async def hammer(url: str, cookies: dict[str, str], *, concurrency: int, duratio
     ) as http:
 
         async def one(index: int) -> None:
-            async with http.get(url) as resp:
+            async with http.get(url, allow_redirects=False) as resp:
                 await expect(resp, 200, f"GET {url}")
                 await resp.read()
 
@@ -45,11 +49,11 @@ async def hammer(url: str, cookies: dict[str, str], *, concurrency: int, duratio
 
 
 async def logged_in_session(ends: Endpoints, user: int) -> tuple[dict[str, str], dict[str, Any]]:
-    """Log `user` in with a QR login; return the session's cookies and its /api/me body."""
+    """Log returning `user` in with a QR login; return the session's cookies and its /api/me body."""
     async with loopback_connector(1) as connector, new_browser(connector) as browser:
-        await qr_login(browser, ends, user)
-        async with browser.get(f"{ends.site}/api/me") as resp:
-            await expect(resp, 200, "GET /api/me")
+        await qr_login(browser, user, ends=ends, new=False)
+        async with browser.get(f"{ends.site}{ME_PATH}") as resp:
+            await expect(resp, 200, f"GET {ME_PATH}")
             body: dict[str, Any] = await resp.json()
         jar = browser.cookie_jar.filter_cookies(URL(ends.site))
         return {name: morsel.value for name, morsel in jar.items()}, body

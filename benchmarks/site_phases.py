@@ -1,0 +1,86 @@
+"""The single-process site's figures: QR logins (new, returning), in-WeChat logins, /api/me, /settings."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import aiohttp
+
+from benchmarks.bench import Bench, progress
+from benchmarks.browser import ME_PATH, WECHAT_HEADERS, Endpoints, consent, qr_login, wechat_login
+from benchmarks.database import table_sizes
+from benchmarks.load import LoadResult
+from benchmarks.stack import start_bare
+from benchmarks.web_phases import hammer, logged_in_session, loopback_connector, measure_rounds
+
+UNBOUNDED_S = 3600.0  # count-bounded phases: as long as their rounds take
+
+
+async def untimed(label: str, load: Any) -> None:
+    """Setup load that must fully succeed (its users are the ones measured later)."""
+    progress(f"{label} (setup, untimed) ...")
+    result: LoadResult = await load
+    if result.errors:
+        raise RuntimeError(f"{label}: {result.errors} of {result.errors + result.ok} failed: {result.error_samples}")
+
+
+async def first_logins(b: Bench, ends: Endpoints) -> dict[str, Any]:
+    """Warm the site up, then the cohort's first logins (timed: new users); some of them also log in in WeChat."""
+    conc, people = b.config.concurrency, b.people
+    await untimed(f"{len(people.warmup)} warm-up QR logins", measure_rounds(
+        partial(qr_login, ends=ends, new=True), people.warmup, concurrency=conc, duration_s=UNBOUNDED_S,
+        max_ops=len(people.warmup)))
+    new = await b.timed(f"QR logins of {len(people.cohort):,} new users", measure_rounds(
+        partial(qr_login, ends=ends, new=True), people.cohort, concurrency=conc, duration_s=UNBOUNDED_S,
+        max_ops=len(people.cohort)))
+    mp_users = people.cohort[: b.config.mp_users]
+    async with aiohttp.ClientSession(connector=loopback_connector(conc)) as http:
+        for user in mp_users:
+            await consent(http, ends.sim, user)
+    await untimed(f"{len(mp_users)} first in-WeChat logins (snsapi_userinfo, linked by unionid)", measure_rounds(
+        partial(wechat_login, ends=ends, step_up=True), mp_users, concurrency=conc, duration_s=UNBOUNDED_S,
+        max_ops=len(mp_users), headers=WECHAT_HEADERS))
+    return new
+
+
+async def returning_logins(b: Bench, ends: Endpoints, label: str, *, server: str = "site") -> dict[str, Any]:
+    """Returning-user QR logins for the phase duration, cycling through the cohort."""
+    return await b.timed(label, measure_rounds(partial(qr_login, ends=ends, new=False), b.people.cohort,
+                                               concurrency=b.config.concurrency, duration_s=b.config.duration_s),
+                         server=server)
+
+
+async def api_me(b: Bench, ends: Endpoints, cookies: dict[str, str]) -> dict[str, Any]:
+    """Authenticated GET /api/me for the phase duration."""
+    return await b.timed("GET /api/me on the site", hammer(ends.site + ME_PATH, cookies,
+                                                           concurrency=b.config.concurrency,
+                                                           duration_s=b.config.duration_s))
+
+
+async def site_figures(b: Bench, ends: Endpoints) -> dict[str, Any]:
+    """Every figure of the single-process site with the cohort (about 1,000 users) in the database."""
+    conc, duration = b.config.concurrency, b.config.duration_s
+    new = await first_logins(b, ends)
+    rows = await table_sizes(b.db.url)
+    returning = await returning_logins(b, ends, "QR logins of returning users")
+    silent = await b.timed("in-WeChat silent logins (snsapi_base)", measure_rounds(
+        partial(wechat_login, ends=ends), b.people.cohort[: b.config.mp_users], concurrency=conc,
+        duration_s=duration, headers=WECHAT_HEADERS))
+    cookies, body = await logged_in_session(ends, b.people.cohort[0])
+    me = await api_me(b, ends, cookies)
+    bare = b.add(await start_bare(body, b.work))
+    me_bare = await b.timed("GET /api/me on the bare handler", hammer(
+        f"{bare.url}{ME_PATH}", {}, concurrency=conc, duration_s=duration), server="bare")
+    settings = await b.timed("GET /settings", hammer(ends.site + "/settings", cookies, concurrency=conc,
+                                                     duration_s=duration))
+    ratio = me["per_s"] / me_bare["per_s"] if me_bare["per_s"] else None
+    return {"database_rows": rows, "cookies": cookies,
+            "qr_login": {"new": new, "returning": returning}, "wechat_silent_login": silent,
+            "api_me": {"site": me, "bare": me_bare, "ratio": _round(ratio, 4),
+                       "ratio_percent": _round(ratio and 100 * ratio, 1)},
+            "settings_page": settings}
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
