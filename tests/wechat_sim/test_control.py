@@ -27,7 +27,7 @@ async def test_apps_lists_three_apps_with_kinds_and_hosts(sim: Sim) -> None:
     assert apps[fx.WEBSITE_APPID] | {} == {
         "appid": fx.WEBSITE_APPID, "secret": fx.WEBSITE_SECRET, "kind": "website", "name": "模拟网站应用",
         "bound_to_open_platform": True, "callback_hosts": ["localhost", "127.0.0.1"],
-        "original_id": ids.original_id_for(fx.WEBSITE_APPID)}
+        "original_id": ids.original_id_for(fx.WEBSITE_APPID), "push_account": ids.push_account_for(fx.WEBSITE_APPID)}
     assert apps[fx.MP_APPID]["kind"] == "official_account"
     assert apps[fx.UNBOUND_APPID]["bound_to_open_platform"] is False
     for appid, secret in ((fx.WEBSITE_APPID, fx.WEBSITE_SECRET), (fx.MP_APPID, fx.MP_SECRET)):

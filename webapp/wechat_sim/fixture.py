@@ -43,7 +43,7 @@ class SimApp:
         """Return the control API's view of this app."""
         return {"appid": self.appid, "secret": self.secret, "kind": self.kind, "name": self.name,
                 "bound_to_open_platform": self.bound, "callback_hosts": list(self.callback_hosts),
-                "original_id": self.original_id}
+                "original_id": self.original_id, "push_account": ids.push_account_for(self.appid)}
 
 
 @dataclass(frozen=True)
