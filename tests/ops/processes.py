@@ -90,7 +90,11 @@ async def running(
         if ready is not None:
             await child.wait_for_line(ready)
         yield child
-    finally:
+    except BaseException:
+        await child.stop(stop_signal)
+        print(f"--- output of {name} ---\n{child.output}")  # shown by pytest with the failure
+        raise
+    else:
         await child.stop(stop_signal)
 
 
