@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -25,6 +26,9 @@ def mp_settings(wechat_settings: Settings) -> Settings:
 
 
 async def _mp_world(aiohttp_client: Any, settings: Settings, sm: Any, clock: Any, sim: Any) -> AsyncIterator[World]:
+    # Pushes are signed with the simulator's time and checked against the site's: start both at the same
+    # instant (the harness's SIM_T0 is 2026-11-26T12:00Z, six days after the site's T0).
+    clock.at = datetime.fromtimestamp(sim.state.now(), UTC)
     site = await aiohttp_client(create_app(settings, sessionmaker=sm, clock=clock))
     w = World(site, sim, settings, sm, clock)
     yield w
