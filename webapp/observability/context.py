@@ -6,6 +6,8 @@ import re
 import secrets
 from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
 from aiohttp import web
 from aiohttp_session import SESSION_KEY
@@ -58,7 +60,19 @@ def request_id_for(request: web.BaseRequest, trusted_proxies: frozenset[str]) ->
 
 
 def session_user_id(request: web.BaseRequest) -> int | None:
-    """The user id in the request's session, only if the session was already loaded (never loads it)."""
-    session = request.get(SESSION_KEY)
-    uid = session.get("uid") if session is not None else None
+    """The logged-in user's id if this request already loaded it (never loads anything itself)."""
+    key = _account_key()
+    account = request.get(key) if key is not None else None
+    uid = getattr(account, "id", None)
+    if uid is None:
+        session = request.get(SESSION_KEY)
+        uid = session.get("uid") if session is not None else None
     return uid if isinstance(uid, int) and not isinstance(uid, bool) else None
+
+
+@lru_cache(maxsize=1)
+def _account_key() -> web.RequestKey[Any] | None:
+    # Imported late: webapp.sessions needs the models, and this module is imported by the logging set-up.
+    from webapp import sessions
+
+    return getattr(sessions, "account_key", None)

@@ -36,7 +36,7 @@ THROTTLE_KINDS = frozenset({"login_user", "login_ip", "flow_start", "signup_ip",
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 POOLS = frozenset({"sqlalchemy", "asyncpg"})
 
-_reported: set[tuple[str, str]] = set()
+_reported: set[str] = set()
 
 
 def bounded(label: str, value: object, allowed: frozenset[str]) -> str:
@@ -44,9 +44,9 @@ def bounded(label: str, value: object, allowed: frozenset[str]) -> str:
     text = str(value)
     if text in allowed:
         return text
-    if len(_reported) < 100 and (label, text[:40]) not in _reported:
-        _reported.add((label, text[:40]))
-        logger.warning("metric label %s: unexpected value %r counted as %r", label, text[:40], OTHER)
+    if label not in _reported:  # the value itself is not logged: it may be exactly what must not be
+        _reported.add(label)
+        logger.warning("metric label %s: a value outside its fixed set was counted as %r", label, OTHER)
     return OTHER
 
 

@@ -26,6 +26,7 @@ def wechat_call_logged(
     errcode: WeChat's errcode (0 on success) or "transport" when no usable answer came; errmsg: WeChat's,
     only its rid is logged; reason: a fixed word for transport failures (timeout, http_502, bad_json).
     """
+    endpoint = endpoint.partition("?")[0]  # a path, never a query with its code or token
     metrics.wechat_call(endpoint, errcode, seconds)
     rid = wechat_rid(errmsg)
     ok = str(errcode) == "0"

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
+from webapp import keys
 from webapp.background import run_periodically
 from webapp.keys import db_key, settings_key
 from webapp.observability import context, metrics
@@ -79,14 +80,10 @@ def pool_counts_of(bind: object) -> Callable[[], metrics.PoolCounts] | None:
 
 
 async def pool_context(app: web.Application) -> AsyncIterator[None]:
-    """Report the app's pool in webapp_db_pool_connections (sampled on a timer when processes share metrics)."""
-    counts = pool_counts_of(getattr(app[db_key], "kw", {}).get("bind"))
-    if counts is None:
-        yield
-        return
-    unwatch = metrics.watch_pool(counts)
+    """Report the app's pools in webapp_db_pool_connections (sampled on a timer when processes share metrics)."""
+    unwatch = [metrics.watch_pool(counts, pool=name) for name, counts in _pools_of(app)]
     sampler = None
-    if metrics.multiprocess_dir():  # another process may answer the scrape: keep this one's files current
+    if unwatch and metrics.multiprocess_dir():  # another process may answer the scrape: keep this one's current
 
         async def sample() -> None:
             metrics.sample_pools()
@@ -97,4 +94,18 @@ async def pool_context(app: web.Application) -> AsyncIterator[None]:
         sampler.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await sampler
-    unwatch()
+    for stop in unwatch:
+        stop()
+
+
+def _pools_of(app: web.Application) -> list[tuple[str, Callable[[], tuple[int, int] | None]]]:
+    """SQLAlchemy's engine pool, and the asyncpg pool of the hot paths when the app has one."""
+    pools = []
+    engine = pool_counts_of(getattr(app[db_key], "kw", {}).get("bind"))
+    if engine is not None:
+        pools.append(("sqlalchemy", engine))
+    database_key = getattr(keys, "database_key", None)
+    usage = getattr(app.get(database_key), "pool_usage", None) if database_key is not None else None
+    if usage is not None:
+        pools.append(("asyncpg", usage))
+    return pools
