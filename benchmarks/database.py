@@ -53,3 +53,9 @@ async def table_sizes(url: str) -> dict[str, int]:
                 for table in ("users", "wechat_identities", "wechat_unions", "web_sessions")}
     finally:
         await conn.close()
+
+
+async def column_names(conn: asyncpg.Connection, table: str) -> set[str]:
+    """The columns `table` has in this checkout's schema (it changes while the site is being worked on)."""
+    rows = await conn.fetch("SELECT column_name FROM information_schema.columns WHERE table_name = $1", table)
+    return {row["column_name"] for row in rows}

@@ -10,7 +10,7 @@ import aiohttp
 import asyncpg
 
 from benchmarks.browser import expect
-from benchmarks.database import asyncpg_dsn
+from benchmarks.database import asyncpg_dsn, column_names
 from benchmarks.load import LoadResult, run_load
 from webapp.crypto import TokenCipher
 from webapp.wechat_sim import fixture
@@ -76,7 +76,10 @@ async def insert_due_identities(url: str, grants: list[Grant], cipher: TokenCiph
                 "INSERT INTO users (display_name, created_at, updated_at) "
                 "SELECT 'bench ' || g, $2, $2 FROM generate_series(1, $1) AS g RETURNING id", len(grants), now)]
             rows = [_identity_row(uid, g, cipher, now) for uid, g in zip(user_ids, grants, strict=True)]
-            await conn.copy_records_to_table("wechat_identities", records=rows, columns=IDENTITY_COLUMNS)
+            columns = IDENTITY_COLUMNS
+            if "refresh_due_at" in await column_names(conn, "wechat_identities"):  # the refresher's own due time
+                columns, rows = (*columns, "refresh_due_at"), [(*row, now - timedelta(minutes=1)) for row in rows]
+            await conn.copy_records_to_table("wechat_identities", records=rows, columns=columns)
         await conn.execute("ANALYZE users; ANALYZE wechat_identities")
     finally:
         await conn.close()

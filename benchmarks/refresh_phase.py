@@ -63,7 +63,7 @@ async def measure_refresh(b: Bench, sim: Child) -> dict[str, Any]:
     with b.meter.measure() as worker_cpu:
         worker = await run_refresh_worker(b.db.url, sim, b.keys, b.work)
     worker["cpu_s_others"] = {k: v for k, v in worker_cpu.items() if k != "runner"}  # runner = worker, once reaped
-    worker["per_s"] = round(worker["report"]["refreshed"] / worker["elapsed_s"], 1) if worker["elapsed_s"] else None
+    worker["per_s"] = round(worker["refreshed"] / worker["elapsed_s"], 1) if worker["elapsed_s"] else None
     worker["simulator_idle_gaps"] = gap_summary(sim.log, REFRESH_PATH, worker["started_at"], worker["ended_at"])
     b.timed_phases.append((worker["elapsed_s"], worker["cpu_s_others"]))
     ratio = worker["per_s"] / raw["per_s"] if worker["per_s"] and raw["per_s"] else None

@@ -1,69 +1,35 @@
 """The refresh worker under measurement, as its own process: `python -m benchmarks.refresh_worker`.
 
-It runs the worker's own `refresh_all_due` (batches of 200, 20 WeChat calls in flight) until a pass
-claims nothing, then prints one JSON line: passes, elapsed time, the summed RefreshReport, the rows
-still due, its CPU time, the time spent in the claim and store transactions, and its own peak memory.
-Configuration comes from the environment like `webapp worker`.
+It runs exactly what `webapp worker --once` runs (`webapp.wechat.worker.run_worker(settings, once=True)`:
+one maintenance pass, which refreshes everything due and purges expired rows), again while identities are
+still due (at most MAX_PASSES), and prints one JSON line: passes, elapsed time, the summed RefreshReport
+(when the worker module still has `refresh_all_due` to listen to), the rows due before and after, its CPU
+time, its wall-clock start and end (for the runner's memory samples and the simulator's log), and its own
+peak memory. Configuration comes from the environment like `webapp worker`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import resource
 import time
-from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import asdict
-from datetime import timedelta
-from typing import Any, ParamSpec, TypeVar
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from typing import Any
 
-import aiohttp
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+import asyncpg
 
+from benchmarks.database import asyncpg_dsn
 from benchmarks.processes import own_peak_rss_kib
-from webapp.clock import utcnow
-from webapp.crypto import TokenCipher
-from webapp.db import make_sessionmaker
-from webapp.models import WeChatIdentity
 from webapp.settings import Settings
-from webapp.wechat import refresher
-from webapp.wechat.refresher import RefreshReport, configured_apps
-from webapp.wechat.worker import refresh_all_due, wechat_client
+from webapp.wechat import worker
 
 MAX_PASSES = 20
-T = TypeVar("T")
-P = ParamSpec("P")
-
-
-class Stopwatch:
-    """Total seconds spent inside the wrapped coroutine functions, by name."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
-
-    def wrap(self, name: str, function: Callable[P, Awaitable[T]]) -> Callable[P, Coroutine[Any, Any, T]]:
-        """`function`, timed under `name`."""
-
-        async def timed(*args: P.args, **kwargs: P.kwargs) -> T:
-            began = time.perf_counter()
-            try:
-                return await function(*args, **kwargs)
-            finally:
-                self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - began
-
-        return timed
-
-
-def time_database_steps(watch: Stopwatch) -> None:
-    """Time the refresher's claim and store transactions (module attributes, looked up at each call).
-
-    These are private names of a module that may change; whichever is missing is simply not timed.
-    """
-    for name in ("_claim", "_store"):
-        if callable(step := getattr(refresher, name, None)):
-            setattr(refresher, name, watch.wrap(f"{name[1:]}_s", step))
+DUE = """SELECT count(*) FROM wechat_identities
+         WHERE status = 'active' AND refresh_token_enc IS NOT NULL AND {due} <= now() + interval '1 minute'"""
 
 
 def cpu_seconds() -> float:
@@ -72,41 +38,60 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-async def due_count(sm: async_sessionmaker[AsyncSession]) -> int:
-    """Active identities with a refresh token whose access token expires within the refresher's horizon."""
-    w = WeChatIdentity
-    query = select(func.count()).where(
-        w.status == "active", w.refresh_token_enc.is_not(None), w.access_expires_at < utcnow() + timedelta(minutes=15)
-    )
-    async with sm() as session:
-        return int(await session.scalar(query) or 0)
+async def due_count(url: str) -> int:
+    """Active identities with a live grant whose refresh is due (refresh_due_at, else access_expires_at)."""
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        has_due_at = await conn.fetchval("SELECT 1 FROM information_schema.columns WHERE table_name = "
+                                         "'wechat_identities' AND column_name = 'refresh_due_at'")
+        return int(await conn.fetchval(DUE.format(due="refresh_due_at" if has_due_at else "access_expires_at")))
+    finally:
+        await conn.close()
+
+
+def listen_to_reports(reports: list[Any]) -> None:
+    """Keep every RefreshReport that run_worker's pass gets from worker.refresh_all_due (if that still exists)."""
+    original: Callable[..., Awaitable[Any]] | None = getattr(worker, "refresh_all_due", None)
+    if original is None:
+        return
+
+    async def recording(*args: Any, **kwargs: Any) -> Any:
+        report = await original(*args, **kwargs)
+        reports.append(report)
+        return report
+
+    worker.refresh_all_due = recording  # type: ignore[assignment]
+
+
+def summed(reports: list[Any]) -> dict[str, int] | None:
+    """The reports' fields added up."""
+    if not reports:
+        return None
+    total: Counter[str] = Counter()
+    for report in reports:
+        total.update(dataclasses.asdict(report))
+    return dict(total)
 
 
 async def measure(settings: Settings) -> dict[str, object]:
-    """Refresh everything due, pass after pass, and time it."""
-    sm = make_sessionmaker(settings.async_database_url or "")
-    apps, cipher = configured_apps(settings), TokenCipher(settings.token_keys)
-    try:
-        due_before = await due_count(sm)
-        total, passes, watch = RefreshReport(), 0, Stopwatch()
-        time_database_steps(watch)
-        cpu_before = cpu_seconds()
-        async with aiohttp.ClientSession() as http:
-            client = wechat_client(settings, http)
-            started, started_at = time.perf_counter(), time.time()
-            while passes < MAX_PASSES:
-                report = await refresh_all_due(sm, client, cipher, apps, clock=utcnow)
-                total, passes = total + report, passes + 1
-                if report.claimed == 0:
-                    break
-            elapsed = time.perf_counter() - started
-        return {"due_before": due_before, "due_after": await due_count(sm), "passes": passes,
-                "elapsed_s": round(elapsed, 3), "started_at": started_at, "ended_at": started_at + elapsed,
-                "report": asdict(total), "cpu_s": round(cpu_seconds() - cpu_before, 2),
-                **{name: round(seconds, 2) for name, seconds in watch.seconds.items()},
-                "peak_rss_kib": own_peak_rss_kib()}
-    finally:
-        await sm.kw["bind"].dispose()
+    """Run `webapp worker --once`'s pass until nothing is due, and time it."""
+    url = settings.async_database_url or ""
+    due_before, reports, elapsed, passes = await due_count(url), [], 0.0, 0
+    listen_to_reports(reports)
+    cpu_before, started_at = cpu_seconds(), time.time()
+    while passes < MAX_PASSES:
+        began = time.perf_counter()
+        code = await worker.run_worker(settings, once=True)
+        elapsed, passes = elapsed + time.perf_counter() - began, passes + 1
+        if code != 0:
+            raise SystemExit(f"the worker pass exited with {code}")
+        if (due_after := await due_count(url)) == 0:
+            break
+    report = summed(reports)
+    refreshed = report["refreshed"] if report else due_before - due_after
+    return {"due_before": due_before, "due_after": due_after, "passes": passes, "elapsed_s": round(elapsed, 3),
+            "started_at": started_at, "ended_at": time.time(), "refreshed": refreshed, "report": report,
+            "cpu_s": round(cpu_seconds() - cpu_before, 2), "peak_rss_kib": own_peak_rss_kib()}
 
 
 def main() -> None:

@@ -102,15 +102,15 @@ def refresh_lines(r: dict[str, Any]) -> list[str]:
     if "worker" not in rf:
         return [f"Token refresh: {_skipped(rf)}"]
     w = rf["worker"]
-    report, mem, gaps = w["report"], w["memory"], w["simulator_idle_gaps"]
+    report, mem, gaps = w["report"] or {}, w["memory"], w["simulator_idle_gaps"]
     header = (f"Token refresh: {_num(rf['identities'])} due identities (setup: grants {rf['setup']['grants_s']:.1f} s, "
               f"insert {rf['setup']['insert_s']:.1f} s)")
-    outcome = (f"  {'refresh worker (refresh_all_due)':<36}{_num(w['per_s'], '/s'):>10}  {w['elapsed_s']:.1f} s for "
-               f"{_num(report['refreshed'])} refreshed, failed {report['failed']}, "
-               f"reauth {report['reauth_required']}, still due {w['due_after']}")
+    details = ", ".join(f"{k} {v:,}" for k, v in report.items() if v and k != "refreshed")
+    outcome = (f"  {'refresh worker (webapp worker --once)':<36}{_num(w['per_s'], '/s'):>10}  {w['elapsed_s']:.1f} s "
+               f"for {_num(w['refreshed'])} refreshed in {w['passes']} pass(es), still due {w['due_after']}"
+               + (f" ({details})" if details else ""))
     others = ", ".join(f"{k} {v:.1f}" for k, v in w["cpu_s_others"].items() if v >= 0.05)
-    where = (f"  {'':<36}{'':>10}  in claim {w.get('claim_s', 0):.1f} s, in store {w.get('store_s', 0):.1f} s; "
-             f"CPU s: worker {w['cpu_s']:.1f}, {others}")
+    where = f"  {'':<36}{'':>10}  CPU s: worker {w['cpu_s']:.1f}, {others}"
     lines = [header, outcome, where]
     if "start_kib" in mem:
         lines.append(f"  {'':<36}{'':>10}  RSS start {_mib(mem['start_kib'])}, peak {_mib(mem['peak_kib'])} "
