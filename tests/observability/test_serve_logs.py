@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import sys
 from pathlib import Path
 
 import aiohttp
@@ -42,3 +44,23 @@ async def test_every_line_is_json_with_request_ids_no_secrets_and_no_forged_line
     output = "\n".join(lines)
     assert not [secret for secret in SECRETS if secret in output]
     assert "\u202e" not in output
+
+
+async def test_a_crash_and_a_stray_print_are_json_lines_too(tmp_path: Path) -> None:
+    script = (
+        "from webapp.observability.logs import configure_logging\n"
+        "from webapp.settings import Settings\n"
+        "configure_logging(Settings(log_format='json'), capture_stdout=True)\n"
+        "print('stray\\nprint')\n"
+        "raise RuntimeError('boom\\nforged \\u202e')\n"
+    )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", script, cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+
+    assert proc.returncode == 1 and out == b""
+    stray, second, crash = json_lines(err.decode().splitlines())
+    assert (stray["message"], second["message"], stray["logger"]) == ("stray", "print", "webapp.stdout")
+    assert crash["level"] == "CRITICAL" and crash["message"] == "uncaught RuntimeError"
+    assert "RuntimeError: boom\nforged \\u202e" in crash["exc_info"]

@@ -2,6 +2,7 @@
 
 metrics      typed calls the site makes (logins, WeChat calls, refresh, states, throttles) and /metrics' body
 labels       the fixed label values those calls accept
+registry     the metric definitions, one set per process, and the multiprocess switch
 logs         configure_logging(settings): text or JSON lines, control characters escaped
 escape       the escaping every logged value goes through
 context      the request id and the request a log line belongs to

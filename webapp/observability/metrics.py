@@ -1,37 +1,31 @@
-"""Prometheus metrics: the typed calls the site makes, right in one process and under `serve --workers N`.
-
-One process (`serve`, `dev`, `worker`, tests): values live in memory. `serve --workers N`: the parent calls
-prepare_multiprocess(dir) before it starts any child; each child writes its values to its own files there
-and a scrape of any child adds up every process (prometheus_client's multiprocess mode).
-"""
+"""Prometheus metrics: the typed calls the site makes, safe in any process (see registry for multiprocess mode)."""
 
 from __future__ import annotations
 
-import os
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import NamedTuple
 
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    disable_created_metrics,
-    generate_latest,
-    multiprocess,
-    values,
-)
-from prometheus_client.process_collector import ProcessCollector
-
 from webapp.observability import labels as L
+from webapp.observability.registry import collect as _collect
+from webapp.observability.registry import current as _metrics
+from webapp.observability.registry import mark_process_dead, multiprocess_dir, prepare_multiprocess
 
-MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
-API_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0)
-HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+__all__ = [
+    "PoolCounts",
+    "exposition",
+    "http_request",
+    "login",
+    "mark_process_dead",
+    "multiprocess_dir",
+    "oauth_state",
+    "oldest_overdue",
+    "prepare_multiprocess",
+    "refresh",
+    "sample_pools",
+    "throttled",
+    "watch_pool",
+    "wechat_call",
+]
 
 
 class PoolCounts(NamedTuple):
@@ -41,99 +35,8 @@ class PoolCounts(NamedTuple):
     idle: int
 
 
-@dataclass(frozen=True)
-class _Metrics:
-    key: tuple[int, str | None]
-    registry: CollectorRegistry
-    logins: Counter
-    wechat_calls: Counter
-    wechat_seconds: Histogram
-    refresh: Counter
-    oldest_overdue: Gauge
-    oauth_states: Counter
-    throttled: Counter
-    pool: Gauge
-    http_requests: Counter
-    http_seconds: Histogram
-
-
-def _build(key: tuple[int, str | None]) -> _Metrics:
-    # prometheus_client picks memory or files per value from this class, read when a value is created.
-    if key[1] and not getattr(values.ValueClass, "_multiprocess", False):
-        values.ValueClass = values.MultiProcessValue()
-    elif not key[1] and getattr(values.ValueClass, "_multiprocess", False):
-        values.ValueClass = values.MutexValue
-    disable_created_metrics()  # the *_created series double every counter for nothing we use
-    r = CollectorRegistry()
-    if not key[1]:
-        ProcessCollector(registry=r)
-    return _Metrics(
-        key,
-        r,
-        Counter("webapp_logins_total", "Login attempts by method and outcome.", ["method", "outcome"], registry=r),
-        Counter(
-            "webapp_wechat_api_calls_total",
-            "WeChat API calls by endpoint and errcode.",
-            ["endpoint", "errcode"],
-            registry=r,
-        ),
-        Histogram(
-            "webapp_wechat_api_duration_seconds",
-            "WeChat API call latency.",
-            ["endpoint"],
-            registry=r,
-            buckets=API_BUCKETS,
-        ),
-        Counter(
-            "webapp_refresh_total", "Identities handled by the refresh worker, by outcome.", ["outcome"], registry=r
-        ),
-        # Set by whichever process ran the last pass; a dead process's value goes with it.
-        Gauge(
-            "webapp_refresh_oldest_overdue_seconds",
-            "Age of the oldest overdue identity after the last refresh pass.",
-            registry=r,
-            multiprocess_mode="livemostrecent",
-        ),
-        Counter("webapp_oauth_states_total", "OAuth states by event.", ["event"], registry=r),
-        Counter("webapp_throttle_rejections_total", "Requests refused by a throttle, by kind.", ["kind"], registry=r),
-        Gauge(
-            "webapp_db_pool_connections",
-            "Database pool connections by pool and state.",
-            ["pool", "state"],
-            registry=r,
-            multiprocess_mode="livesum",
-        ),
-        Counter(
-            "webapp_http_requests_total",
-            "HTTP requests by route name, method and status class.",
-            ["route", "method", "status"],
-            registry=r,
-        ),
-        Histogram(
-            "webapp_http_request_duration_seconds",
-            "HTTP request latency by route name.",
-            ["route"],
-            registry=r,
-            buckets=HTTP_BUCKETS,
-        ),
-    )
-
-
-# Metric values belong to the process (in multiprocess mode, to its pid's files), so one set per process is
-# the honest shape; it is rebuilt after a fork or when prepare_multiprocess switches the mode.
-_lock = threading.Lock()
-_built: _Metrics | None = None
 _pools: list[tuple[str, Callable[[], tuple[int, int] | None]]] = []
 _seen_pools: set[str] = set()
-
-
-def _metrics() -> _Metrics:
-    global _built
-    key = (os.getpid(), multiprocess_dir())
-    with _lock:
-        if _built is None or _built.key != key:
-            _built = _build(key)
-        return _built
 
 
 def login(method: str, outcome: str) -> None:
@@ -209,33 +112,7 @@ def sample_pools() -> None:
         _metrics().pool.labels(name, "idle").set(idle)
 
 
-def multiprocess_dir() -> str | None:
-    """PROMETHEUS_MULTIPROC_DIR when this process is one of several sharing their metrics, else None."""
-    return os.environ.get(MULTIPROC_ENV) or None
-
-
-def prepare_multiprocess(directory: str | os.PathLike[str]) -> None:
-    """In the parent of `serve --workers N`, before starting children: empty `directory`, share it with them."""
-    path = Path(directory)
-    path.mkdir(parents=True, exist_ok=True)
-    for stale in path.glob("*.db"):
-        stale.unlink()
-    os.environ[MULTIPROC_ENV] = str(path)
-
-
-def mark_process_dead(pid: int, directory: str | os.PathLike[str] | None = None) -> None:
-    """In the parent, when child `pid` has exited: drop its live gauges (pool connections, refresh age)."""
-    path = directory or multiprocess_dir()
-    if path:
-        multiprocess.mark_process_dead(pid, str(path))
-
-
 def exposition() -> tuple[bytes, str]:
     """Body and content type of a scrape: this process, or in multiprocess mode every process of the directory."""
     sample_pools()
-    m = _metrics()
-    if m.key[1] is None:
-        return generate_latest(m.registry), CONTENT_TYPE_LATEST
-    registry = CollectorRegistry()
-    multiprocess.MultiProcessCollector(registry, path=m.key[1])
-    return generate_latest(registry), CONTENT_TYPE_LATEST
+    return _collect()
