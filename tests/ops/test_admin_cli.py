@@ -104,7 +104,7 @@ async def test_disable_then_enable(pooled_sessionmaker: Sessions, pooled_databas
 async def test_unbind_is_refused_without_a_password_and_done_with_one(
     pooled_sessionmaker: Sessions, pooled_database_url: str, tmp_path: Path
 ) -> None:
-    alice, carol = await seed(pooled_sessionmaker)
+    _, carol = await seed(pooled_sessionmaker)
     env = command_env(pooled_database_url)
 
     refused = await webapp("admin", "user", "unbind", "oCarol", env=env, cwd=tmp_path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import subprocess
 from pathlib import Path
@@ -42,14 +43,14 @@ async def test_a_dump_restores_into_a_new_database_at_head_with_tokens_readable(
         await add_identity(s, user, now=utcnow(), openid="oBackup", unionid="uBackup", cipher=TokenCipher([TOKEN_KEY]))
     dump = tmp_path / "webapp.dump"
 
-    subprocess.run([client_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges", f"--file={dump}",
+    await asyncio.to_thread(subprocess.run, [client_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges", f"--file={dump}",
                     f"--dbname={pooled_database_url}"], check=True, capture_output=True, timeout=300)  # type: ignore[list-item]
     admin = create_async_engine(to_asyncpg_url(postgres.url), isolation_level="AUTOCOMMIT", poolclass=NullPool)
     async with admin.connect() as conn:
         await conn.execute(text('DROP DATABASE IF EXISTS "webapp_restored" WITH (FORCE)'))
         await conn.execute(text('CREATE DATABASE "webapp_restored"'))
     restored_url = with_database(postgres.url, "webapp_restored")
-    subprocess.run([client_tool("pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction",
+    await asyncio.to_thread(subprocess.run, [client_tool("pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction",
                     f"--dbname={restored_url}", str(dump)], check=True, capture_output=True, timeout=300)  # type: ignore[list-item]
 
     from alembic.script import ScriptDirectory

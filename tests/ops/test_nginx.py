@@ -18,7 +18,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.wechat.harness import Browser, Sim, sim_server  # noqa: F401
+from tests.wechat.harness import Browser, Sim
 
 from .cli import command_env, webapp
 from .nginx import NGINX, READY, NginxSite, prepare
@@ -151,11 +151,10 @@ async def test_static_files_tls_redirect_and_request_ids_are_nginx_s(
         assert resp.headers["X-Request-ID"] == "ops-trace-42"
     async with d.http.get(f"{base}/healthz") as resp:
         generated = resp.headers["X-Request-ID"]
-    async with aiohttp.ClientSession() as plain:
-        async with plain.get(f"http://127.0.0.1:{d.nginx.http_port}/login?next=/settings",
-                             headers={"Host": "localhost"}, allow_redirects=False) as resp:
-            assert resp.status == 301
-            assert resp.headers["Location"] == f"{base}/login?next=/settings"
+    redirect = f"http://127.0.0.1:{d.nginx.http_port}/login?next=/settings"
+    async with aiohttp.ClientSession() as plain, plain.get(redirect, headers={"Host": "localhost"}, allow_redirects=False) as resp:
+        assert resp.status == 301
+        assert resp.headers["Location"] == f"{base}/login?next=/settings"
     await d.barrier()
 
     lines = d.nginx.log_lines()

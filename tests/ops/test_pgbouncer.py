@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from tests.conftest import Postgres
-from tests.wechat.harness import Browser, Sim, sim_server  # noqa: F401
+from tests.wechat.harness import Browser, Sim
 from webapp.clock import utcnow
 from webapp.models import WeChatIdentity
 from webapp.settings import to_asyncpg_url
