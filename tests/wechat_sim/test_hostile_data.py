@@ -136,3 +136,28 @@ async def test_errmsg_and_body_faults_with_surrogates_never_crash(sim: Sim) -> N
     await fault(sim, path=TOKEN, body='{"openid": "\ud800"}')
     resp = await sim.client.get(TOKEN)
     assert resp.status == 200 and await resp.read() == b'{"openid": "\xed\xa0\x80"}'
+
+
+async def test_broken_inputs_get_clear_answers(sim: Sim) -> None:
+    form = await sim.client.post("/sns/auth", data=b"openid=%ff&x=\xff",
+                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert form.status == 200 and (await form.json(content_type=None))["errcode"] == 41001
+    query = await sim.client.get("/sns/auth?openid=%ff%ed%a0%80&access_token=x")
+    assert (await query.json(content_type=None))["errcode"] == 40014
+    for path in ("/q/%ff", "/connect/confirm?uuid=%ff"):
+        assert (await sim.client.get(path)).status == 200
+    assert (await sim.client.get("/cgi-bin/showqrcode?ticket=%ff")).status == 404
+    for advance in (1e400, -1, True, 1e12):
+        resp = await sim.client.post("/_sim/api/clock", data=json.dumps({"advance_s": advance}),
+                                     headers={"Content-Type": "application/json"})
+        assert resp.status == 400
+    assert (await fault(sim, path=TOKEN, delay_s=1e9))[0] == 400
+    for expire in ("1e400", "NaN"):
+        resp = await sim.client.post("/cgi-bin/qrcode/create", params={"access_token": await mp_token(sim)},
+                                     data=f'{{"action_name": "QR_SCENE", "expire_seconds": {expire}}}')
+        assert (await resp.json(content_type=None))["errcode"] == 47001
+
+
+async def test_a_clock_far_in_the_future_still_makes_tickets(sim: Sim) -> None:
+    await sim.advance(100 * 365 * 86400)
+    assert "ticket" in await new_param_qr(sim)

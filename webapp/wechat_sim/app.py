@@ -90,7 +90,9 @@ def _mp_control_routes(app: web.Application) -> None:
 
 async def _sender_context(app: web.Application) -> AsyncIterator[None]:
     """One HTTP session for every push, closed (with pending deliveries cancelled) on shutdown."""
-    async with aiohttp.ClientSession() as http:
+    # A new connection per push, as WeChat's are: a reused keep-alive connection the server just closed
+    # would fail an attempt for nothing.
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as http:
         app[sender_key] = PushSender(app[state_key], http)
         yield
         await app[sender_key].close()

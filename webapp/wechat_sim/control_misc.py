@@ -6,6 +6,8 @@ from aiohttp import web
 
 from webapp.wechat_sim.web_util import json_body, json_error, sim_state
 
+MAX_ADVANCE_S = 100 * 365.25 * 86400
+
 
 async def add_fault(request: web.Request) -> web.Response:
     """Register a fault for the next matching /sns or /cgi-bin call(s), successful answer(s) or push(es)."""
@@ -47,8 +49,8 @@ async def advance_clock(request: web.Request) -> web.Response:
     """Move the simulated clock forward by advance_s seconds."""
     data = await json_body(request)
     advance = data.get("advance_s")
-    if not isinstance(advance, int | float) or advance < 0:
-        return json_error(400, "advance_s must be a non-negative number")
+    if isinstance(advance, bool) or not isinstance(advance, int | float) or not 0 <= advance <= MAX_ADVANCE_S:
+        return json_error(400, f"advance_s must be a number from 0 to {MAX_ADVANCE_S:g} (100 years)")
     return web.json_response({"now": sim_state(request).clock.advance(float(advance))})
 
 

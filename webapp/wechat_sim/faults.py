@@ -12,6 +12,7 @@ CALL_LOG_SIZE = 1000
 LOGGED_PREFIXES = ("/sns/", "/cgi-bin/")
 DEFAULT_PREFIX = "/sns/"
 PUSH_KINDS = ("duplicate", "drop")
+MAX_DELAY_S = 600.0
 _TYPES: dict[str, tuple[type, ...]] = {
     "path": (str,), "errcode": (int,), "errmsg": (str,), "delay_s": (int, float), "http_status": (int,),
     "body": (str,), "drop": (bool,), "times": (int,), "fields": (dict,), "push": (str,), "concurrent": (bool,),
@@ -58,8 +59,8 @@ def _validate(spec: Mapping[str, Any]) -> None:
             raise ValueError(f"{key} has the wrong type: {value!r}")
     if spec.get("times") is not None and spec["times"] < 1:
         raise ValueError("times must be at least 1")
-    if spec.get("delay_s") is not None and spec["delay_s"] < 0:
-        raise ValueError("delay_s must not be negative")
+    if spec.get("delay_s") is not None and not 0 <= spec["delay_s"] <= MAX_DELAY_S:
+        raise ValueError(f"delay_s must be from 0 to {MAX_DELAY_S:g}")
     if spec.get("http_status") is not None and not 100 <= spec["http_status"] <= 599:
         raise ValueError("http_status must be 100-599")
     kinds = [k for k in (*_REQUEST_KINDS, "fields", "push") if spec.get(k) not in (None, False)]

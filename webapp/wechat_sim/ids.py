@@ -79,9 +79,10 @@ def new_qr_id() -> str:
 
 def new_ticket(qr_id: str, created: float, expire_s: int) -> str:
     """Return an opaque ~100-char base64 ticket that, like WeChat's, embeds the QR's url."""
+    created_u32, expire_u32 = int(created) & 0xFFFFFFFF, expire_s & 0xFFFFFFFF
     raw = (b"\x81\x01" + secrets.token_bytes(6) + b"\x00" * 7 + b"\x01,"
-           + f"http://weixin.qq.com/q/{qr_id}".encode() + b"\x00\x02\x04" + struct.pack("<I", int(created))
-           + b"\x03\x04" + struct.pack("<I", expire_s))
+           + f"http://weixin.qq.com/q/{qr_id}".encode() + b"\x00\x02\x04" + struct.pack("<I", created_u32)
+           + b"\x03\x04" + struct.pack("<I", expire_u32))
     return base64.b64encode(raw).decode("ascii")
 
 

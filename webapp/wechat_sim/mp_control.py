@@ -136,8 +136,12 @@ async def qrcodes(request: web.Request) -> web.Response:
 async def followers(request: web.Request) -> web.Response:
     """GET [?appid=]: who follows which account, with the scene of the follow."""
     state, appid = sim_state(request), request.query.get("appid")
-    return web.json_response([f.as_json() | {"openid": state.fixture.openid(state.fixture.app(f.appid), f.user_id)}
-                              for f in state.followers if appid in (None, f.appid) and state.fixture.app(f.appid)])
+    answer = []
+    for follow in state.followers:
+        app = state.fixture.app(follow.appid)
+        if app is not None and appid in (None, follow.appid):
+            answer.append(follow.as_json() | {"openid": state.fixture.openid(app, follow.user_id)})
+    return web.json_response(answer)
 
 
 async def deliveries(request: web.Request) -> web.Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -48,7 +49,7 @@ class ParamQr:
 
 def _xml_safe(text: str) -> bool:
     """Return True if every character can appear in an XML 1.0 document (a push carries the scene)."""
-    return all(c in "\t\n\r" or 0x20 <= ord(c) <= 0xD7FF or 0xE000 <= ord(c) <= 0x10FFFF and c not in "\ufffe\uffff"
+    return all(c in "\t\n\r" or 0x20 <= ord(c) <= 0xD7FF or (0xE000 <= ord(c) and c not in "\ufffe\uffff")
                for c in text)
 
 
@@ -73,7 +74,7 @@ def _scene(action: str, info: Any) -> tuple[int, str]:
 def _expire_seconds(body: Mapping[str, Any]) -> int:
     """Return a temporary code's lifetime: default 60 s, at most 30 days."""
     value = body.get("expire_seconds", TEMP_DEFAULT_S)
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise SnsError(e.DATA_FORMAT_ERROR)
     return TEMP_DEFAULT_S if value <= 0 else min(int(value), TEMP_MAX_S)
 

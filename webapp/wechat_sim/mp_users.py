@@ -39,7 +39,8 @@ class FollowerBook:
         self._follows: dict[tuple[str, int], Follow] = {}
         for user in fixture.users:
             for appid in user.follows:
-                self.follow(appid, user.id, SCENE_OTHERS)
+                if fixture.app(appid) is not None:
+                    self.follow(appid, user.id, SCENE_OTHERS)
 
     def get(self, appid: str, user_id: int) -> Follow | None:
         """Return the user's follow of this account, or None."""

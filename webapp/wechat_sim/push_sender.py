@@ -127,8 +127,8 @@ class PushSender:
             delivery.status = "dropped"
             return delivery
         wire = push_wire.build(config, message, delivery.time)
-        copies = range(1, 3) if fault is not None and fault.push == "duplicate" else range(1, 2)
-        delivery.duplicate = len(copies) == 2
+        delivery.duplicate = fault is not None and fault.push == "duplicate"
+        copies = (1, 2) if delivery.duplicate else (1,)
         if fault is not None and fault.concurrent:
             results = await asyncio.gather(*(self._copy(delivery, config, wire, c) for c in copies))
         else:

@@ -67,7 +67,11 @@ async def read_params(request: web.Request) -> dict[str, str]:
     params = dict(request.query)
     if request.method == "POST" and request.content_type in (
             "application/x-www-form-urlencoded", "multipart/form-data"):
-        params.update({k: v for k, v in (await request.post()).items() if isinstance(v, str)})
+        try:
+            form = await request.post()
+        except ValueError:  # a body that is not UTF-8 (or a broken multipart) carries no parameters
+            return params
+        params.update({k: v for k, v in form.items() if isinstance(v, str)})
     return params
 
 
