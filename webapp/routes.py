@@ -9,6 +9,9 @@ from webapp.accounts import views as accounts
 from webapp.keys import settings_key
 from webapp.observability import views as observability  # observability
 from webapp.wechat import views as wechat
+from webapp.wechat.mp import follow as mp_follow
+from webapp.wechat.mp import views as mp_views
+from webapp.wechat.mp.runtime import follow_login_enabled
 
 
 def setup_routes(app: web.Application) -> None:
@@ -41,5 +44,13 @@ def setup_routes(app: web.Application) -> None:
     r.add_post("/settings/wechat/unbind", wechat.unbind, name="wechat_unbind")
 
     settings = app[settings_key]
+    # The official account's server URL (404 until WECHAT_MP_TOKEN is set), and follow-to-log-in,
+    # whose routes (and so the login page's block) exist only when WECHAT_MP_FOLLOW_LOGIN is on.
+    r.add_get("/wechat/mp/events", mp_views.verify, name="wechat_mp_events")
+    r.add_post("/wechat/mp/events", mp_views.receive, name="wechat_mp_events_post")
+    if follow_login_enabled(settings):
+        r.add_post("/auth/wechat/follow/qr", mp_follow.create_qr, name="wechat_follow_qr")
+        r.add_get("/auth/wechat/follow/wait", mp_follow.wait, name="wechat_follow_wait")
+        r.add_post("/auth/wechat/follow/claim", mp_follow.claim, name="wechat_follow_claim")
     if settings.serve_static:
         r.add_static("/static/", settings.static_dir, name="static", append_version=True)

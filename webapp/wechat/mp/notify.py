@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import asyncpg
@@ -41,6 +41,7 @@ class Notifier:
         self.listening = asyncio.Event()
         self.connections = 0  # how many times LISTEN was (re-)established
         self.closing = False
+        self._changed = asyncio.Event()
 
     async def start(self, *, timeout_s: float = 5.0) -> None:
         """Start listening (when there is a DSN) and wait briefly for the first connection."""
@@ -65,6 +66,7 @@ class Notifier:
         """Register interest in `key` for the duration of the block."""
         event = asyncio.Event()
         self._waiters.setdefault(key, set()).add(event)
+        self._bump()
         try:
             yield event
         finally:
@@ -80,6 +82,19 @@ class Notifier:
             timeout_s = min(timeout_s, self.poll_s)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(event.wait(), max(timeout_s, 0.0))
+
+    def watching(self, key: str) -> int:
+        """How many waiters this process has for `key`."""
+        return len(self._waiters.get(key, ()))
+
+    async def until(self, predicate: Callable[[], bool]) -> None:
+        """Wait until `predicate()` holds, re-checked whenever a watch starts or LISTEN (re)connects."""
+        while not predicate():
+            await self._changed.wait()
+
+    def _bump(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
 
     def wake(self, key: str) -> None:
         """Wake this process's waiters for `key`."""
@@ -103,6 +118,7 @@ class Notifier:
                 failures = 0
                 self.connections += 1
                 self.listening.set()
+                self._bump()
                 self.wake_all()  # anything sent while we were away is read again
                 await lost.wait()
                 log.warning("LISTEN connection lost; reconnecting")

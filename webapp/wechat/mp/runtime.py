@@ -25,6 +25,7 @@ from webapp.wechat.mp.tokens import AppTokens
 from webapp.wechat.schemas import WeChatApp
 
 ANSWER_BUDGET_S = 4.0  # WeChat gives up after 5 s; the rest of the work continues after the answer
+HOLD_S = 25.0  # a follow-login long poll answers within this (proxies commonly cut idle requests at 30 s)
 DRAIN_TIMEOUT_S = 10.0
 log = logging.getLogger("webapp.wechat.mp")
 T = TypeVar("T")
@@ -39,6 +40,7 @@ class MpRuntime:
     tokens: AppTokens | None
     push: PushConfig | None
     budget_s: float = ANSWER_BUDGET_S
+    hold_s: float = HOLD_S
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     last_purge: datetime | None = None
 

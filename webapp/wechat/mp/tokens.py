@@ -2,8 +2,8 @@
 
 One fetch per expiry: a process that finds the stored token due takes a lease with one atomic
 UPDATE and calls stable_token (normal mode); the others wait for its NOTIFY (or poll) and reuse the
-stored token. force_refresh (rationed by WeChat: 20 a day) is used only after a 40001 on the very
-token still stored. The token is stored encrypted and never logged.
+stored token. After a 40001 on the very token still stored, normal mode is asked again (another server
+may have rotated it); force_refresh only if WeChat hands back the refused token. Stored encrypted, never logged.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ class AppTokens:
                 async with self._lock:
                     lease = await self._lease(rejected)
                     if lease == "ours":
-                        return await self._fetch(force=force and rejected is not None)
+                        return await self._fetch(force=force, rejected=rejected)
                 if lease == "not_needed":
                     continue  # someone stored a fresh token between our read and our UPDATE
                 if loop.time() >= deadline:
@@ -105,7 +105,7 @@ class AppTokens:
         still_needed = (
             t.token_enc == rejected.enc
             if rejected is not None
-            else or_(t.token_enc.is_(None), t.expires_at.is_(None), t.expires_at - REFRESH_MARGIN <= now)
+            else or_(t.token_enc.is_(None), t.expires_at.is_(None), t.expires_at <= now + REFRESH_MARGIN)
         )
         async with self._sm.begin() as s:
             await s.execute(insert(t).values(appid=self.app.appid, updated_at=now).on_conflict_do_nothing())
@@ -120,11 +120,15 @@ class AppTokens:
             lease_until = await s.scalar(select(t.lease_until).where(t.appid == self.app.appid))
         return "held" if lease_until is not None and lease_until > now else "not_needed"
 
-    async def _fetch(self, *, force: bool) -> _Stored:
+    async def _fetch(self, *, force: bool, rejected: _Stored | None) -> _Stored:
         """Call stable_token under our lease, store the answer, and tell every process."""
         issued_at = self._clock()
         try:
-            token = await self._api.stable_token(self.app, force_refresh=force)
+            token = await self._api.stable_token(self.app)
+            if force and rejected is not None and token.access_token == rejected.value:
+                # Rationed (20 a day) and it cuts every other server's token short: only when normal mode
+                # hands back the very token WeChat just refused.
+                token = await self._api.stable_token(self.app, force_refresh=True)
         except BaseException:
             await self._release()
             raise
@@ -142,7 +146,7 @@ class AppTokens:
             )
             await notify.notify(s, self._key)
         self._notifier.wake(self._key)
-        log.info("interface token of %s fetched (force_refresh=%s)", self.app.appid, force)
+        log.info("interface token of %s stored, %ds to live", self.app.appid, token.expires_in)
         return stored
 
     async def _release(self) -> None:

@@ -1,0 +1,51 @@
+"""The one place follow-login meets the core: its login rules and its session (both being reworked).
+
+Everything core-specific about "log this browser in as the person who scanned" is in
+`log_in_browser`; the rest of the package only sees `SignIn`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from webapp.accounts.account import Account
+from webapp.accounts.session import login_user
+from webapp.keys import cipher_key, clock_key, database_key
+from webapp.wechat import flow, logins, pages, service
+from webapp.wechat.mp.api import Follower
+from webapp.wechat.schemas import WeChatApp
+
+FLOW = "mp_follow"
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """How the login ended: "login" with where to go next, or "failed" with a reason."""
+
+    kind: str
+    reason: str = ""
+    redirect: str = ""
+
+
+async def log_in_browser(request: web.Request, app: WeChatApp, follower: Follower, *, next_path: str) -> SignIn:
+    """Apply the login rules to the scanner (link by unionid, else openid, else a new account); log in."""
+    db = request.app[database_key]
+    # Follow-login has no OAuth grant: an identity known without tokens.
+    grant = service.Grant(openid=follower.openid, unionid=follower.unionid, token=None, profile=None)
+    outcome = await service.login(
+        db, request.app[cipher_key], app, grant, actor=flow.actor(request, FLOW), now=request.app[clock_key]()
+    )
+    if outcome.kind != "login" or outcome.user_id is None:
+        return SignIn("failed", outcome.reason or outcome.kind)
+    if outcome.account is not None:
+        account = Account.from_row(outcome.account)
+    else:
+        async with db.connection() as conn:
+            account = Account.from_row(await logins.account(conn, outcome.user_id))
+    await login_user(request, account, method=flow.METHODS[FLOW])
+    if outcome.created:  # offer "set a password" / "I already have an account", as the QR login does
+        await pages.remember_outcome(request, outcome, next_path=next_path, fresh_user_id=account.id)
+        return SignIn("login", redirect=str(request.app.router["wechat_continue"].url_for()))
+    return SignIn("login", redirect=next_path)
