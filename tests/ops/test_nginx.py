@@ -38,6 +38,7 @@ class Deployment:
     site_ports: list[int]
     http: aiohttp.ClientSession
     sim: Sim
+    _phones: list[aiohttp.ClientSession]
 
     def browser(self) -> Browser:
         """The harness's Browser, over https through nginx, always sending a spoofed X-Forwarded-For."""
@@ -51,8 +52,6 @@ class Deployment:
         """One more request: with a single nginx worker, every earlier request is in the access log now."""
         async with self.http.get(f"{self.nginx.public_url}/static/css/site.css") as resp:
             assert resp.status == 200
-
-    _phones: list[aiohttp.ClientSession]
 
 
 async def deploy(stack: AsyncExitStack, tmp_path: Path, sim: Sim, database_url: str, *, sites: int,
