@@ -1,0 +1,114 @@
+"""Follow the official account to log in, in a real Chromium: the login page shows our own QR (an SVG from
+the site, no third-party image), the simulator's phone scans it and follows, WeChat pushes the event to
+the site, and the page logs itself in. Expiry and the refresh button too."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from tests.browser.conftest import CHROMIUM, TIMEOUT_MS, Live, NewPerson, StartSite
+from tests.wechat.mp.pushes import MP_AES_KEY, MP_TOKEN
+from webapp.wechat_sim import fixture as sim_fixture
+
+if not Path(CHROMIUM).exists():
+    pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium to run the browser tests", allow_module_level=True)
+
+from playwright.async_api import Page, expect
+
+pytestmark = pytest.mark.browser
+expect.set_options(timeout=TIMEOUT_MS)
+DESKTOP = {"viewport": {"width": 1280, "height": 800}}
+FOLLOW_LOGIN = {"wechat_mp_token": MP_TOKEN, "wechat_mp_aes_key": MP_AES_KEY, "wechat_mp_follow_login": True}
+
+
+async def follow_login_site(live: StartSite) -> Live:
+    """The live site with follow-login on, and the simulator pushing to it in safe mode."""
+    site = await live(**FOLLOW_LOGIN)
+    # The live site runs on real time; the simulator's frozen clock is moved up to it (pushes are
+    # checked against the site's clock, within a few minutes).
+    lag = time.time() - (await site.sim.control("GET", "clock"))["now"]
+    if lag > 0:
+        await site.sim.control("POST", "clock", {"advance_s": lag})
+    config = {"url": f"{site.url}/wechat/mp/events", "token": MP_TOKEN, "aes_key": MP_AES_KEY, "mode": "safe"}
+    await site.sim.control("POST", "push-config", {**config, "verify": True})
+    return site
+
+
+async def click(page: Page, selector: str) -> None:
+    """Scroll first and let two frames paint: a click computed before scrolling can land in WeChat's QR iframe."""
+    target = page.locator(selector)
+    await target.scroll_into_view_if_needed()
+    await page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    await target.click()
+
+
+async def shown_ticket(site: Live) -> str:
+    """The ticket of the one live QR code (the one the page shows)."""
+    [code] = await site.sim.control("GET", "mp/qrcodes")
+    return str(code["ticket"])
+
+
+async def test_the_page_logs_itself_in_after_the_phone_scans_and_follows(
+    live: StartSite, new_person: NewPerson, tmp_path: Path
+) -> None:
+    site = await follow_login_site(live)
+    person = await new_person(**DESKTOP)
+    page = person.page
+    await page.goto(f"{site.url}/login?next=/settings")
+    block = page.locator("#follow-login")
+    await expect(block).to_have_attribute("data-status", "pending")
+    qr = page.locator("#follow-login-qr")
+    await expect(qr).to_be_visible()
+    assert (await qr.get_attribute("src") or "").startswith("data:image/svg+xml")
+    await page.screenshot(path=tmp_path / "follow-login-qr.png", full_page=True)
+
+    answer = await site.sim.control("POST", "mp/scan", {"user": 2, "ticket": await shown_ticket(site), "follow": True})
+    assert answer["delivery"]["status"] == "delivered", answer
+
+    await page.wait_for_url(re.compile(r"/auth/wechat/continue$"))  # a new account: the welcome page
+    me = await person.me(site)
+    assert me is not None
+    assert [i["appid"] for i in me["wechat"]] == [sim_fixture.MP_APPID]
+    assert me["wechat"][0]["openid"] == answer["openid"]
+    assert person.csp_violations() == [], "\n".join(person.console)
+
+
+async def test_an_expired_qr_code_offers_a_new_one(live: StartSite, new_person: NewPerson) -> None:
+    site = await follow_login_site(live)
+    person = await new_person(**DESKTOP)
+    page = person.page
+    await page.goto(f"{site.url}/login")
+    await expect(page.locator("#follow-login")).to_have_attribute("data-status", "pending")
+    first = await shown_ticket(site)
+    # The site runs on real time, so expire the scene where it lives: its row (what a 5-minute wait does).
+    async with site.db.begin() as s:
+        await s.execute(
+            text("UPDATE oauth_states SET expires_at = now() - interval '1 second' WHERE flow = 'mp_follow'")
+        )
+        await s.execute(
+            text("SELECT pg_notify('webapp_wechat_mp', 'scene:' || state) FROM oauth_states WHERE flow = 'mp_follow'")
+        )
+    await expect(page.locator("#follow-login")).to_have_attribute("data-status", "expired")
+    await expect(page.locator("#follow-login-refresh")).to_be_visible()
+    await click(page, "#follow-login-refresh")
+    await expect(page.locator("#follow-login")).to_have_attribute("data-status", "pending")
+    codes = await site.sim.control("GET", "mp/qrcodes")
+    assert len(codes) == 2 and codes[-1]["ticket"] != first
+
+
+async def test_phones_get_no_follow_login_qr(live: StartSite, new_person: NewPerson) -> None:
+    site = await follow_login_site(live)
+    person = await new_person(
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+        user_agent="Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 Chrome/126.0 Mobile Safari/537.36",
+    )
+    await person.page.goto(f"{site.url}/login")
+    await expect(person.page.locator("#follow-login")).to_be_hidden()
+    assert await site.sim.control("GET", "mp/qrcodes") == []
