@@ -156,3 +156,20 @@ async def test_unbound_account_has_no_unionid_and_fixture_followers(aiohttp_clie
     body = await user_info(sim, 1)
     assert body["subscribe"] == 1 and "unionid" not in body and body["subscribe_scene"] == "ADD_SCENE_OTHERS"
     assert await user_info(sim, 2) == {"subscribe": 0, "openid": ids.openid_for(fx.MP_APPID, 2), "tagid_list": []}
+
+
+async def test_request_faults_work_on_cgi_bin_paths(sim: Sim) -> None:
+    token = await mp_token(sim)
+    await control(sim, "POST", "faults", {"path": "/cgi-bin/qrcode/create", "errcode": 45009})
+    resp = await sim.client.post("/cgi-bin/qrcode/create", params={"access_token": token}, json={})
+    body = await resp.json(content_type=None)
+    assert resp.headers["Content-Type"] == "application/json; encoding=utf-8"
+    assert body["errcode"] == 45009 and body["errmsg"].startswith("reach max api daily quota limit, rid: ")
+    await control(sim, "POST", "faults", {"path": "/cgi-bin/token", "http_status": 502})
+    assert (await sim.client.get("/cgi-bin/token")).status == 502
+    await control(sim, "POST", "faults", {"path": "/cgi-bin/showqrcode", "body": "<html>busy</html>"})
+    assert await (await sim.client.get("/cgi-bin/showqrcode")).text() == "<html>busy</html>"
+    calls = (await control(sim, "GET", "calls"))[1]
+    assert [(c["path"], c["errcode"], c["http_status"]) for c in calls[-3:]] == [
+        ("/cgi-bin/qrcode/create", 45009, 200), ("/cgi-bin/token", None, 502), ("/cgi-bin/showqrcode", None, 200)]
+    assert calls[0]["query"]["secret"] == "***"
