@@ -46,6 +46,7 @@ def _kept_secret(name: str, make: Callable[[], str]) -> str:
 
 def dev_settings(env: dict[str, str], *, site_port: int, sim_host: str, sim_port: int) -> Settings:
     """Settings for dev: generated secrets, and WeChat pointed at the local simulator unless configured."""
+    from webapp.wechat.mp import devsetup as mp_devsetup
     from webapp.wechat_sim import fixture
 
     sim = f"http://127.0.0.1:{sim_port}"
@@ -56,6 +57,8 @@ def dev_settings(env: dict[str, str], *, site_port: int, sim_host: str, sim_port
     env.setdefault("WECHAT_OPEN_BASE", sim)
     env.setdefault("WECHAT_API_BASE", sim)
     env.setdefault("WECHAT_JS_URL", f"{sim}/connect/zh_CN/htmledition/js/wxLogin.js")
+    for name, value in mp_devsetup.dev_env(_kept_secret).items():  # message push (safe mode) and follow-login
+        env.setdefault(name, value)
     settings = Settings.from_env(env, dev=True)
     if settings.wechat_web is None:
         settings = settings.with_(wechat_web=WeChatAppConfig(fixture.WEBSITE_APPID, fixture.WEBSITE_SECRET))
@@ -87,9 +90,10 @@ async def _serve(settings: Settings, *, site_port: int, sim_host: str, sim_port:
     from webapp.accesslog import logger as access_logger
     from webapp.app import create_app
     from webapp.wechat_sim.serve import start_simulator
+    from webapp.wechat.mp import devsetup as mp_devsetup
     from webapp.wechat_sim.state import SimulatorState
 
-    sim_state = SimulatorState.from_env(os.environ)
+    sim_state = SimulatorState.from_env(mp_devsetup.simulator_push_env(settings, os.environ))
     site = web.AppRunner(create_app(settings), access_log_class=MaskedAccessLogger, access_log=access_logger)
     runners = [await start_simulator(sim_state, sim_host, sim_port), site]
     await site.setup()
@@ -107,6 +111,8 @@ async def _serve(settings: Settings, *, site_port: int, sim_host: str, sim_port:
 
 
 def _print_banner(settings: Settings, sim_state: SimulatorState, *, site_port: int, sim_host: str, sim_port: int) -> None:
+    from webapp.wechat.mp import devsetup as mp_devsetup
+
     sim = f"http://127.0.0.1:{sim_port}"
     lines = [
         "",
@@ -119,6 +125,7 @@ def _print_banner(settings: Settings, sim_state: SimulatorState, *, site_port: i
         "    'Open WeChat's QR page'): open the QR's phone page in a second tab, pick a test user, Scan, Confirm.",
         "    (To scan with a real phone on your network: run with --sim-host 0.0.0.0.)",
         f"  - In-WeChat login: {sim}/_sim/wechat-browser?user=1&next=http://localhost:{site_port}/auth/wechat/start",
+        *mp_devsetup.banner_lines(settings, site=f"http://localhost:{site_port}", sim=sim),
         "",
         "  Test users:",
     ]
