@@ -48,6 +48,7 @@ def report(settings: Settings) -> tuple[bool, str]:
     _app(r, "Official account (WECHAT_MP_*)", "WECHAT_MP", settings.wechat_mp, serves=(
         "login inside WeChat's browser (snsapi_base, then snsapi_userinfo once)"))
     _apps_together(r, settings)
+    _mp_server(r, settings)
     _endpoints(r, settings)
     _console_steps(r, settings, host)
     r.section("Result")
@@ -186,6 +187,30 @@ def _apps_together(r: _Report, settings: Settings) -> None:
             r.add(OK, f"serves {settings.public_url}/{name} for the domain verification")
 
 
+def _mp_server(r: _Report, settings: Settings) -> None:
+    """The official account's message push and follow-login; format problems are already listed under Site."""
+    r.section("Official account server (WECHAT_MP_TOKEN, WECHAT_MP_AES_KEY, WECHAT_MP_FOLLOW_LOGIN)")
+    token, key, url = settings.wechat_mp_token, settings.wechat_mp_aes_key, settings.public_url + "/wechat/mp/events"
+    if settings.wechat_mp is None or not token:
+        r.add(NOTE, "not configured: WeChat's pushes (revoked authorizations, profile changes, follow-login scans) "
+                    f"are not received and {url} answers 404")
+        return
+    r.add(OK, f"WECHAT_MP_TOKEN is set ({len(token)} characters): WeChat's pushes are received at {url}")
+    if key:
+        r.add(OK, "WECHAT_MP_AES_KEY is set: choose 安全模式 (safe mode) in the console; every push is encrypted and signed")
+    else:
+        r.add(WARN, "WECHAT_MP_AES_KEY is not set: plaintext mode, where a push's body carries no signature of its "
+                    "own. Set it and choose 安全模式 (safe mode).")
+    if not settings.wechat_mp_follow_login:
+        r.add(NOTE, "follow-to-log-in is off (WECHAT_MP_FOLLOW_LOGIN=1 shows the official account's QR on /login)")
+        return
+    r.add(OK, "follow-to-log-in is on: it needs a verified service account (else qrcode/create answers 48001) and "
+              "this server's IP in 基本配置 → IP白名单 (else stable_token answers 40164)")
+    if settings.database_pool_mode == "transaction":
+        r.add(WARN, "DATABASE_POOL_MODE=transaction: LISTEN does not work through PgBouncer's transaction pooling, "
+                    "so login pages learn of a scan by polling every 2 s (see docs/wechat-events.md)")
+
+
 def _endpoints(r: _Report, settings: Settings) -> None:
     """Flag WeChat endpoints that point somewhere other than WeChat (a simulator)."""
     r.section("WeChat endpoints")
@@ -221,6 +246,10 @@ def _console_steps(r: _Report, settings: Settings, host: str | None) -> None:
         example = names[0] if names else "MP_verify_xxx.txt"
         r.detail(f"download the {example} file offered there, set WECHAT_MP_VERIFY={example}=<its content>,")
         r.detail(f"and check {settings.public_url}/{example} shows it before you press save.")
+    if mp and settings.wechat_mp_token:
+        r.add(NOTE, "Official account → 设置与开发 → 基本配置 → 服务器配置 (one URL per account; port 80 or 443):")
+        r.detail(f"URL {settings.public_url}/wechat/mp/events, Token = WECHAT_MP_TOKEN, EncodingAESKey = "
+                 "WECHAT_MP_AES_KEY, 消息加解密方式 安全模式; press 提交 (WeChat checks the URL), then 启用.")
     if not (web or mp):
         r.add(NOTE, "nothing: no WeChat app is configured.")
         return
