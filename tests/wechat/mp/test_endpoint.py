@@ -12,6 +12,8 @@ import pytest
 
 from tests.wechat.harness import World
 from tests.wechat.mp.conftest import PusherFor, stored
+from tests.wechat.mp.follow_page import FollowPage, ticket_of
+from tests.wechat.mp.helpers import phone_action, push_to
 from tests.wechat.mp.pushes import MP_AES_KEY, MP_TOKEN, Pusher, event_xml, sign
 from webapp.app import create_app
 from webapp.wechat.mp.crypto import MessageCrypto
@@ -228,3 +230,16 @@ async def test_an_unreachable_database_is_a_503_for_wechat_to_retry(aiohttp_clie
 
 def test_the_test_key_is_a_valid_encoding_aes_key() -> None:
     MessageCrypto(MP_TOKEN, MP_AES_KEY, "wx8e2b7d4a1c9f3065")
+
+
+async def test_the_simulators_pushes_and_our_replies_agree_in_each_mode(each_mode: WorldAndPusher) -> None:
+    world, pusher = each_mode
+    await push_to(world, mode=pusher.mode)  # the simulator also checks the URL with its own GET
+    follow = await phone_action(world, "follow", user=1)
+    assert [a["verdict"] for a in follow["delivery"]["attempts"]] == ["success"]
+    page = FollowPage(world.browser())
+    _, data = await page.open()
+    scan = await phone_action(world, "scan", user=1, ticket=await ticket_of(world, data["scene"]))
+    [attempt] = scan["delivery"]["attempts"]
+    assert attempt["verdict"] == ("reply xml" if pusher.mode == "plaintext" else "encrypted reply")
+    assert (await page.wait())[1]["status"] == "scanned"
