@@ -11,7 +11,7 @@ from typing import Any
 
 from benchmarks.config import Config
 from benchmarks.cpu import CpuMeter
-from benchmarks.database import Database
+from benchmarks.database import Database, scans_per_op, table_scans
 from benchmarks.load import LoadResult
 from benchmarks.processes import Child, children_of, tail
 from benchmarks.stack import Secrets
@@ -73,15 +73,22 @@ class Bench:
         self.children.append(child)
         return child
 
-    async def timed(self, label: str, load: Awaitable[LoadResult], *, server: str = "site") -> dict[str, Any]:
-        """Run one timed load, charging CPU per process; add the measured server's CPU milliseconds per operation."""
+    async def timed(self, label: str, load: Awaitable[LoadResult], *, server: str = "site",
+                    scans: bool = False) -> dict[str, Any]:
+        """Run one timed load, charging CPU per process; add the measured server's CPU milliseconds per operation.
+
+        With `scans`, also the site database's sequential scans per operation (where a table's size shows).
+        """
         progress(f"{label} ...")
+        scans_before = await table_scans(self.db.url) if scans else {}
         with self.meter.measure() as cpu:
             result = await load
         self.timed_phases.append((result.elapsed_s, cpu))
         summary = result.summary() | {"cpu_s": cpu, "server": server}
         if result.ok and server in cpu:
             summary["server_cpu_ms_per_op"] = round(1000 * cpu[server] / result.ok, 2)
+        if scans:
+            summary["seq_scans"] = scans_per_op(scans_before, await table_scans(self.db.url), result.ok)
         if result.errors:
             progress(f"  {result.errors} errors, e.g. {result.error_samples[0]}")
         return summary

@@ -8,6 +8,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 
@@ -59,3 +60,24 @@ async def column_names(conn: asyncpg.Connection, table: str) -> set[str]:
     """The columns `table` has in this checkout's schema (it changes while the site is being worked on)."""
     rows = await conn.fetch("SELECT column_name FROM information_schema.columns WHERE table_name = $1", table)
     return {row["column_name"] for row in rows}
+
+
+async def table_scans(url: str) -> dict[str, tuple[int, int]]:
+    """(sequential scans, rows they read) so far, by table, from pg_stat_user_tables."""
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        rows = await conn.fetch("SELECT relname, seq_scan, seq_tup_read FROM pg_stat_user_tables")
+        return {row["relname"]: (int(row["seq_scan"] or 0), int(row["seq_tup_read"] or 0)) for row in rows}
+    finally:
+        await conn.close()
+
+
+def scans_per_op(before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]], ops: int) -> dict[str, Any]:
+    """Sequential scans and the rows they read per operation, for the tables scanned in between.
+
+    PostgreSQL publishes a backend's counters within about a second (up to ten once it idles), so a phase's
+    last moments may land in the next one: an indicator of full-table reads, not an exact count.
+    """
+    delta = {t: (scans - before.get(t, (0, 0))[0], rows - before.get(t, (0, 0))[1]) for t, (scans, rows) in after.items()}
+    return {t: {"seq_scans_per_op": round(s / ops, 2), "rows_read_per_op": round(r / ops, 1)}
+            for t, (s, r) in sorted(delta.items()) if r > 0 and ops}

@@ -34,6 +34,9 @@ def load_lines(label: str, figures: dict[str, Any] | None) -> list[str]:
             + (f"; {figures['server']} CPU {cpu_op:.2f} ms/op" if cpu_op is not None else ""))
     busy = ", ".join(f"{name} {seconds:.1f}" for name, seconds in figures["cpu_s"].items() if seconds >= 0.05)
     lines = [line, f"  {'':<36}{'':>10}  CPU s: {busy}"]
+    if scans := sorted(figures.get("seq_scans", {}).items(), key=lambda item: -item[1]["rows_read_per_op"])[:4]:
+        shown = ", ".join(f"{table} {v['seq_scans_per_op']:g} ({_num(v['rows_read_per_op'])} rows)" for table, v in scans)
+        lines.append(f"  {'':<36}{'':>10}  sequential scans per op: {shown}")
     lines += [f"  {'':<36}{'':>10}  e.g. {sample}" for sample in figures.get("error_samples", [])[:2]]
     return lines
 

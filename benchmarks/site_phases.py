@@ -48,14 +48,14 @@ async def returning_logins(b: Bench, ends: Endpoints, label: str, *, server: str
     """Returning-user QR logins for the phase duration, cycling through the cohort."""
     return await b.timed(label, measure_rounds(partial(qr_login, ends=ends, new=False), b.people.cohort,
                                                concurrency=b.config.concurrency, duration_s=b.config.duration_s),
-                         server=server)
+                         server=server, scans=server == "site")
 
 
 async def api_me(b: Bench, ends: Endpoints, cookies: dict[str, str]) -> dict[str, Any]:
     """Authenticated GET /api/me for the phase duration."""
     return await b.timed("GET /api/me on the site", hammer(ends.site + ME_PATH, cookies,
                                                            concurrency=b.config.concurrency,
-                                                           duration_s=b.config.duration_s))
+                                                           duration_s=b.config.duration_s), scans=True)
 
 
 async def site_figures(b: Bench, ends: Endpoints) -> dict[str, Any]:
