@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from tests.wechat.harness import World
 from tests.wechat.mp.follow_page import FollowPage, ticket_of
-from tests.wechat.mp.helpers import advance, phone_action, push_to
+from tests.wechat.mp.helpers import advance, events_of, oa_identity, oa_login, phone_action, push_to
 from webapp.app import create_app
 from webapp.wechat.mp.api import QRCODE_CREATE_PATH, STABLE_TOKEN_PATH
 from webapp.wechat.mp.runtime import MpRuntime, mp_key
@@ -157,3 +157,14 @@ async def _foreign_force_refresh(pair: Pair) -> Any:
         answer = await resp.json(content_type=None)
     assert "access_token" in answer, answer
     return answer
+
+
+async def test_two_copies_of_a_push_arriving_at_once_are_handled_once(pair: Pair) -> None:
+    await oa_login(pair.world, user=2)
+    await push_to(pair.world, pair.b)
+    await pair.world.sim.control("POST", "faults", {"push": "duplicate", "concurrent": True})
+    answer = await phone_action(pair.world, "revoke", user=2)
+    assert [a["reply"] for a in answer["delivery"]["attempts"]] == ["success", "success"]
+    identity = await oa_identity(pair.world, 2)
+    assert identity.status == "revoked"
+    assert len(await events_of(pair.world, identity.user_id, "wechat_revoked")) == 1
