@@ -93,10 +93,16 @@ async def start_peer(b: Bench, python: Path, sim_url: str) -> Child:
     """Migrate the peer's database, then gunicorn with sync workers on a free loopback port."""
     env = peer_env(await create_database(b.db.url, "peer"), sim_url)
     progress("migrating the peer's database ...")
-    migrate = await asyncio.to_thread(subprocess.run, [str(python), "-m", "django", "migrate", "--noinput"],
-                                      cwd=PEER_DIR, env=env, capture_output=True, text=True, check=False)
+    migrate = await asyncio.create_subprocess_exec(str(python), "-m", "django", "migrate", "--noinput", cwd=PEER_DIR,
+                                                   env=env, stdout=asyncio.subprocess.PIPE,
+                                                   stderr=asyncio.subprocess.STDOUT)
+    try:
+        output, _ = await migrate.communicate()
+    finally:
+        if migrate.returncode is None:  # interrupted
+            migrate.kill()
     if migrate.returncode:
-        raise RuntimeError(f"the peer's migrate failed:\n{migrate.stdout[-2000:]}{migrate.stderr[-2000:]}")
+        raise RuntimeError(f"the peer's migrate failed:\n{output.decode(errors='replace')[-3000:]}")
     port = free_port()
     args = ["-m", "gunicorn", "--workers", str(GUNICORN_WORKERS), "--worker-class", "sync",
             "--bind", f"127.0.0.1:{port}", "--access-logfile", "-", "peersite.wsgi:application"]
