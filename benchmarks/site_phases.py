@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from functools import partial
 from typing import Any
 
@@ -17,10 +18,10 @@ from benchmarks.web_phases import hammer, logged_in_session, loopback_connector,
 UNBOUNDED_S = 3600.0  # count-bounded phases: as long as their rounds take
 
 
-async def untimed(label: str, load: Any) -> None:
+async def untimed(label: str, load: Awaitable[LoadResult]) -> None:
     """Setup load that must fully succeed (its users are the ones measured later)."""
     progress(f"{label} (setup, untimed) ...")
-    result: LoadResult = await load
+    result = await load
     if result.errors:
         raise RuntimeError(f"{label}: {result.errors} of {result.errors + result.ok} failed: {result.error_samples}")
 
