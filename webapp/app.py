@@ -22,7 +22,7 @@ from webapp.routes import setup_routes
 from webapp.sessions import PostgresStorage
 from webapp.settings import Settings
 from webapp.templating import setup_jinja
-from webapp.wechat.mp.runtime import mp_context
+from webapp.wechat.mp.runtime import mp_context, mp_shutdown
 
 
 def create_app(
@@ -58,6 +58,7 @@ def create_app(
         app.cleanup_ctx.append(_dispose_engine)
     app.cleanup_ctx.append(_http_context(http))
     app.cleanup_ctx.append(mp_context)  # official account: LISTEN connection, cgi-bin client, pending work
+    app.on_shutdown.append(mp_shutdown)  # held follow-login polls answer at once
     if settings.run_worker:
         from webapp.wechat.worker import background_context  # after http: it needs the WeChat client
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 
@@ -19,6 +20,7 @@ from webapp.wechat.mp import dedup
 from webapp.wechat.mp.api import USER_INFO_PATH
 from webapp.wechat.mp.notify import Notifier
 from webapp.wechat.mp.runtime import mp_key
+from webapp.wechat.mp.scenes import wake_key
 from webapp.wechat_sim import fixture as sim_fixture
 
 
@@ -118,3 +120,15 @@ async def test_without_a_listener_waits_fall_back_to_a_slow_poll() -> None:
     async with notifier.watch("scene:x") as woken:
         await notifier.wait(woken, timeout_s=3600)  # returns after poll_s: the caller re-reads the database
     await notifier.stop()
+
+
+async def test_a_held_long_poll_answers_at_once_when_the_site_shuts_down(mp_world: World) -> None:
+    app = mp_world.site.server.app
+    runtime = app[mp_key]
+    runtime.hold_s = 3600  # only the shutdown can end this poll
+    page = FollowPage(mp_world.browser())
+    _, data = await page.open()
+    waiting = asyncio.create_task(page.wait())
+    await runtime.notifier.until(lambda: runtime.notifier.watching(wake_key(data["scene"])) > 0)
+    await app.shutdown()  # what the runner does first on SIGTERM, before waiting for in-flight requests
+    assert (await asyncio.wait_for(waiting, 30))[1]["status"] == "pending"  # the page simply asks again

@@ -52,10 +52,14 @@ class Notifier:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.listening.wait(), timeout_s)
 
-    async def stop(self) -> None:
-        """Stop listening and release every waiter."""
+    def release(self) -> None:
+        """Shutting down: every waiter answers now instead of holding up the shutdown."""
         self.closing = True
         self.wake_all()
+
+    async def stop(self) -> None:
+        """Stop listening and release every waiter."""
+        self.release()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -107,6 +107,13 @@ def listen_dsn(app: web.Application) -> str | None:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False) if url else None
 
 
+async def mp_shutdown(app: web.Application) -> None:
+    """on_shutdown: held long polls answer at once (the page asks again elsewhere) instead of delaying the stop."""
+    runtime = app.get(mp_key)
+    if runtime is not None:
+        runtime.notifier.release()
+
+
 async def mp_context(app: web.Application) -> AsyncIterator[None]:
     """cleanup_ctx (after the HTTP session): listener, client and token store; waits for work on shutdown."""
     settings = app[settings_key]
