@@ -42,15 +42,16 @@ class Notifier:
         self.connections = 0  # how many times LISTEN was (re-)established
         self.closing = False
         self._changed = asyncio.Event()
+        self._tried = asyncio.Event()  # the first connection attempt is over, whatever its result
 
     async def start(self, *, timeout_s: float = 5.0) -> None:
-        """Start listening (when there is a DSN) and wait briefly for the first connection."""
+        """Start listening (when there is a DSN); wait for the first attempt, never long (the site starts anyway)."""
         if self.dsn is None:
             log.info("no LISTEN connection: waits fall back to polling every %.1fs", self.poll_s)
             return
         self._task = asyncio.create_task(self._run(), name="webapp-mp-listener")
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.listening.wait(), timeout_s)
+            await asyncio.wait_for(self._tried.wait(), timeout_s)
 
     def release(self) -> None:
         """Shutting down: every waiter answers now instead of holding up the shutdown."""
@@ -116,19 +117,23 @@ class Notifier:
         while True:
             lost = asyncio.Event()
             try:
-                self._conn = await asyncpg.connect(self.dsn)
+                self._conn = await asyncpg.connect(self.dsn, timeout=10)
                 self._conn.add_termination_listener(lambda _conn, lost=lost: lost.set())
                 await self._conn.add_listener(CHANNEL, self._on_notify)
                 failures = 0
                 self.connections += 1
                 self.listening.set()
+                self._tried.set()
                 self._bump()
                 self.wake_all()  # anything sent while we were away is read again
                 await lost.wait()
                 log.warning("LISTEN connection lost; reconnecting")
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
                 log.warning("LISTEN connection failed (%s); retrying", type(exc).__name__)
+            except Exception:  # whatever it was, keep trying: waits poll meanwhile
+                log.exception("LISTEN connection failed; retrying")
             finally:
+                self._tried.set()
                 self.listening.clear()
                 await self._close()
             await asyncio.sleep(self._retry_delays[min(failures, len(self._retry_delays) - 1)])
