@@ -76,7 +76,10 @@ async def _handle(app: web.Application, runtime: MpRuntime, delivery: Delivery) 
     reply = await dispatch.handle(app[db_key], runtime.notifier, delivery, context)
     if runtime.last_purge is None or now - runtime.last_purge >= PURGE_EVERY:
         runtime.last_purge = now
-        await dedup.purge(app[db_key], now=now)
+        try:
+            await dedup.purge(app[db_key], now=now)
+        except Exception:  # the push itself was handled: the next one purges
+            log.exception("could not purge old push keys")
     return reply
 
 
