@@ -14,6 +14,7 @@ from tests.wechat.mp.conftest import PusherFor
 from tests.wechat.mp.follow_page import FollowPage
 from tests.wechat.mp.helpers import oa_identity, oa_login, phone_action, push_to
 from tests.wechat.mp.pushes import MP_AES_KEY, MP_TOKEN, PUSH_ACCOUNT, event_xml, reply_content
+from webapp.app import create_app
 from webapp.keys import cipher_key
 from webapp.models import AppToken, MpMessage, User
 from webapp.wechat.mp import dedup
@@ -132,3 +133,17 @@ async def test_a_held_long_poll_answers_at_once_when_the_site_shuts_down(mp_worl
     await runtime.notifier.until(lambda: runtime.notifier.watching(wake_key(data["scene"])) > 0)
     await app.shutdown()  # what the runner does first on SIGTERM, before waiting for in-flight requests
     assert (await asyncio.wait_for(waiting, 30))[1]["status"] == "pending"  # the page simply asks again
+
+
+async def test_behind_pgbouncers_transaction_pooling_no_listen_is_attempted(
+    aiohttp_client,
+    mp_settings,
+    pooled_sessionmaker,  # type: ignore[no-untyped-def]
+) -> None:
+    pooled = await aiohttp_client(create_app(mp_settings, sessionmaker=pooled_sessionmaker))
+    assert pooled.server.app[mp_key].notifier.dsn is not None  # a direct connection: LISTEN
+    bounced = await aiohttp_client(
+        create_app(mp_settings.with_(database_pool_mode="transaction"), sessionmaker=pooled_sessionmaker)
+    )
+    notifier = bounced.server.app[mp_key].notifier
+    assert notifier.dsn is None and not notifier.listening.is_set()  # waits poll every poll_s instead
