@@ -11,6 +11,7 @@ from sqlalchemy import select
 from tests.accounts.helpers import SM, AuthActions, create_user, session_row
 from webapp.app import create_app
 from webapp.clock import FrozenClock
+from webapp.csrf import CSRF_COOKIE
 from webapp.models import WebSession
 from webapp.security import digest
 from webapp.sessions import COOKIE_NAME, delete_other_sessions, purge_expired_sessions
@@ -24,13 +25,17 @@ def session_cookie(set_cookie_headers: list[str]) -> SimpleCookie:
     return cookie
 
 
-async def test_session_cookie_is_httponly_lax_and_not_secure_over_http(client: TestClient) -> None:
-    response = await client.get("/login")
-    morsel = session_cookie(response.headers.getall("Set-Cookie"))[COOKIE_NAME]
-    assert morsel["httponly"] is True
-    assert morsel["samesite"] == "Lax"
-    assert not morsel["secure"]
-    assert morsel["path"] == "/"
+async def test_session_and_csrf_cookies_are_httponly_lax_and_not_secure_over_http(
+    client: TestClient, sessionmaker: SM, clock: FrozenClock
+) -> None:
+    csrf = session_cookie((await client.get("/login")).headers.getall("Set-Cookie"))[CSRF_COOKIE]
+    await create_user(sessionmaker, clock)
+    login = session_cookie((await AuthActions(client).login()).headers.getall("Set-Cookie"))[COOKIE_NAME]
+    for morsel in (csrf, login):
+        assert morsel["httponly"] is True
+        assert morsel["samesite"] == "Lax"
+        assert not morsel["secure"]
+        assert morsel["path"] == "/"
 
 
 async def test_session_cookie_is_secure_when_public_url_is_https(
@@ -42,9 +47,14 @@ async def test_session_cookie_is_secure_when_public_url_is_https(
     app = create_app(settings.with_(public_url="https://www.example.com"), sessionmaker=sessionmaker, clock=clock)
     client = await aiohttp_client(app)
     response = await client.get("/login")
-    morsel = session_cookie(response.headers.getall("Set-Cookie"))[COOKIE_NAME]
+    morsel = session_cookie(response.headers.getall("Set-Cookie"))[CSRF_COOKIE]
     assert morsel["secure"] is True and morsel["httponly"] is True and morsel["samesite"] == "Lax"
     assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+    await create_user(sessionmaker, clock)
+    client.session.cookie_jar.update_cookies({CSRF_COOKIE: morsel.value})  # the test client speaks http
+    login = await AuthActions(client).login()
+    morsel = session_cookie(login.headers.getall("Set-Cookie"))[COOKIE_NAME]
+    assert morsel["secure"] is True and morsel["httponly"] is True and morsel["samesite"] == "Lax"
 
 
 async def test_cookie_carries_only_a_random_id(client: TestClient, sessionmaker: SM, clock: FrozenClock) -> None:
@@ -67,13 +77,13 @@ async def test_expired_session_is_not_honoured(client: TestClient, sessionmaker:
     assert (await client.get("/api/me")).status == 401
 
 
-async def test_unknown_or_absurd_cookies_start_a_fresh_session(client: TestClient) -> None:
-    for value in ("made-up", "x" * 5000):
+async def test_unknown_or_absurd_cookies_are_anonymous_and_store_nothing(client: TestClient, sessionmaker: SM) -> None:
+    for value in ("made-up", "x" * 5000, "a" * 43):
         client.session.cookie_jar.update_cookies({COOKIE_NAME: value})
         assert (await client.get("/api/me")).status == 401
-        await client.get("/login")
-        jar = {c.key: c.value for c in client.session.cookie_jar}
-        assert jar[COOKIE_NAME] != value
+        assert (await client.get("/login")).status == 200
+        async with sessionmaker() as s:
+            assert (await s.scalars(select(WebSession))).all() == []
 
 
 async def add_session(sm: SM, clock: FrozenClock, name: str, user_id: int | None, *, ttl: timedelta) -> None:

@@ -14,7 +14,8 @@ from webapp.observability.escape import escape
 from webapp.observability.wiring import route_name
 
 logger = logging.getLogger("webapp.access")
-MASKED = frozenset({"code", "state", "secret", "access_token", "refresh_token", "handoff", "csrf_token"})
+# openid: WeChat's pushes carry the user's openid in the query; it names a person, not a request.
+MASKED = frozenset({"code", "state", "secret", "access_token", "refresh_token", "handoff", "csrf_token", "openid", "scene"})
 # Any parameter whose name says it carries a credential is masked too, whatever endpoint it reaches.
 _MASKED_PARTS = ("token", "secret", "password", "ticket", "signature", "key")
 

@@ -2,21 +2,36 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 
 import aiohttp
 from aiohttp import web
 from aiohttp_session import session_middleware
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from webapp.clock import utcnow
+from webapp.cookies import Signer, apply_pending
 from webapp.crypto import TokenCipher
-from webapp.csrf import csrf_middleware
-from webapp.db import make_sessionmaker
+from webapp.csrf import csrf_middleware, setup_csrf
+from webapp.db import CONNECTION_ERRORS, Database, make_sessionmaker
 from webapp.i18n import Translator, i18n_middleware
-from webapp.keys import cipher_key, clock_key, db_key, http_key, settings_key, translator_key, wechat_client_key
+from webapp.keys import (
+    cipher_key,
+    clock_key,
+    database_key,
+    db_key,
+    flash_signer_key,
+    http_key,
+    outcome_signer_key,
+    passwords_key,
+    settings_key,
+    translator_key,
+    wechat_client_key,
+)
 from webapp.middlewares import add_security_headers, error_middleware
+from webapp.passwords import Passwords
 from webapp.observability.wiring import setup_observability  # observability: request ids, metrics, /readyz
 from webapp.routes import setup_routes
 from webapp.sessions import PostgresStorage
@@ -32,30 +47,37 @@ def create_app(
     clock: Callable[[], datetime] = utcnow,
     http: aiohttp.ClientSession | None = None,
 ) -> web.Application:
-    """Build the site. Tests inject a sessionmaker bound to a rolled-back transaction, and a clock."""
-    owns_db = sessionmaker is None
+    """Build the site. Tests inject a sessionmaker (bound to a rolled-back transaction, or pooled) and a clock."""
+    owns_engine = sessionmaker is None
     if sessionmaker is None:
         if settings.async_database_url is None:
             raise ValueError("settings.database_url is required when no sessionmaker is given")
-        sessionmaker = make_sessionmaker(settings.async_database_url)  # lazy: connects on first use
-    storage = PostgresStorage(
-        sessionmaker, clock, max_age=settings.session_max_age_s, secure=settings.secure_cookies
-    )
+        sessionmaker = make_sessionmaker(  # lazy: connects on first use
+            settings.async_database_url, pool_size=max(2, settings.database_pool_size // 2),
+            pool_mode=settings.database_pool_mode,
+        )
+    database = _database(sessionmaker, settings)
+    storage = PostgresStorage(database, clock, max_age=settings.session_max_age_s, secure=settings.secure_cookies)
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         middlewares=[i18n_middleware, error_middleware, session_middleware(storage), csrf_middleware],
     )
     app[settings_key] = settings
     app[db_key] = sessionmaker
+    app[database_key] = database
     app[clock_key] = clock
     app[translator_key] = Translator()
     app[cipher_key] = TokenCipher(settings.token_keys)
+    app[passwords_key] = Passwords()
+    app[flash_signer_key] = Signer(settings.secret_key, "flash")
+    app[outcome_signer_key] = Signer(settings.secret_key, "wechat-outcome")
+    setup_csrf(app)
     setup_jinja(app)
     setup_routes(app)
+    app.on_response_prepare.append(apply_pending)
     app.on_response_prepare.append(add_security_headers)
     setup_observability(app)  # observability: outermost middleware, X-Request-ID header, pool gauge, schema head
-    if owns_db:
-        app.cleanup_ctx.append(_dispose_engine)
+    app.cleanup_ctx.append(_database_context(owns_engine))
     app.cleanup_ctx.append(_http_context(http))
     app.cleanup_ctx.append(mp_context)  # official account: LISTEN connection, cgi-bin client, pending work
     app.on_shutdown.append(mp_shutdown)  # held follow-login polls answer at once
@@ -66,9 +88,28 @@ def create_app(
     return app
 
 
-async def _dispose_engine(app: web.Application) -> AsyncIterator[None]:
-    yield
-    await app[db_key].kw["bind"].dispose()
+def _database(sm: async_sessionmaker[AsyncSession], settings: Settings) -> Database:
+    """The hot paths on the sessionmaker's own connection (tests), or an asyncpg pool beside its engine."""
+    if isinstance(sm.kw.get("bind"), AsyncConnection):
+        return Database.joined_to(sm)
+    return Database.pooled(sm, pool_mode=settings.database_pool_mode)
+
+
+def _database_context(owns_engine: bool) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def database_context(app: web.Application) -> AsyncIterator[None]:
+        """Open the asyncpg pool at start-up; close it (and the engine, if ours) at shutdown."""
+        database, settings = app[database_key], app[settings_key]
+        try:
+            await database.open(max_size=settings.database_pool_size)
+        except CONNECTION_ERRORS as exc:  # the site starts anyway: pages say 503 until the database answers
+            logging.getLogger("webapp").warning("database unreachable at start-up (%s); retrying on use", type(exc).__name__)
+        yield
+        if owns_engine:
+            await database.close()
+        elif database.pool is not None:
+            await database.pool.close()
+
+    return database_context
 
 
 def _http_context(

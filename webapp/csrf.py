@@ -1,60 +1,86 @@
-"""CSRF protection: a per-session token required on every unsafe request (form field or header)."""
+"""CSRF protection without server state: a signed double-submit token on every unsafe request.
+
+The browser holds a random nonce in an HttpOnly cookie; forms carry HMAC(nonce, session id). An
+attacker's page can make the browser send the cookie but cannot read it, so it cannot compute the
+token; binding it to the session id means a token stops working when the session changes (login,
+logout). Anonymous forms (log in, sign up) are protected the same way, with no session row.
+"""
 
 from __future__ import annotations
 
-from aiohttp import web
-from aiohttp_session import Session, get_session
+import hashlib
+import hmac
+import secrets
 
-from webapp.security import random_token, same
+from aiohttp import web
+from aiohttp_session import get_session
+
+from webapp.cookies import b64, derive_key, pending, set_later
+from webapp.keys import settings_key
 
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
-SESSION_FIELD = "csrf"
+CSRF_COOKIE = "webapp_csrf"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 _FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+_KEY = web.AppKey("csrf_key", bytes)
 
 
 class CSRFFailure(web.HTTPForbidden):
-    """The request lacked the session's CSRF token (expired form, or sent from another site)."""
+    """The request lacked a valid CSRF token (expired form, or sent from another site)."""
 
 
-async def csrf_token(request: web.Request) -> str:
-    """The session's CSRF token, created on first use."""
-    return token_of(await get_session(request))
+def csrf_exempt(handler: web.RequestHandler) -> web.RequestHandler:
+    """Mark a handler that authenticates its POSTs otherwise (e.g. WeChat's signed pushes)."""
+    handler.csrf_exempt = True  # type: ignore[attr-defined]
+    return handler
 
 
-def token_of(session: Session) -> str:
-    """The token kept in `session`, created (and so the session saved) on first use."""
-    token = session.get(SESSION_FIELD)
-    if not token:
-        token = random_token()
-        session[SESSION_FIELD] = token
-    return str(token)
+def setup_csrf(app: web.Application) -> None:
+    """Derive the signing key once."""
+    app[_KEY] = derive_key(app[settings_key].secret_key, "csrf")
+
+
+def _expected(key: bytes, nonce: str, binding: str | None) -> str:
+    message = f"{nonce}|{binding or ''}".encode()
+    return b64(hmac.new(key, message, hashlib.sha256).digest())
 
 
 class LazyToken:
-    """A template value that creates the token only if a page renders it: pages without forms
-    then leave anonymous visitors (and crawlers) without a stored session."""
+    """A template value that creates the nonce cookie only if a page renders a form."""
 
-    def __init__(self, session: Session) -> None:
-        self._session = session
+    def __init__(self, request: web.Request, binding: str | None) -> None:
+        self._request, self._binding = request, binding
 
     def __str__(self) -> str:
-        return token_of(self._session)
+        nonce = pending(self._request, CSRF_COOKIE)
+        if not nonce or len(nonce) > 64:
+            nonce = secrets.token_urlsafe(24)
+            set_later(self._request, CSRF_COOKIE, nonce, max_age=365 * 24 * 3600)
+        return _expected(self._request.app[_KEY], nonce, self._binding)
 
     def __html__(self) -> str:
         return str(self)
 
 
+async def csrf_token(request: web.Request) -> str:
+    """The token for this browser and session (creating the nonce cookie if needed)."""
+    session = await get_session(request)
+    return str(LazyToken(request, session.identity))
+
+
 @web.middleware
 async def csrf_middleware(request: web.Request, handler: web.RequestHandler) -> web.StreamResponse:
-    """Reject unsafe requests that do not carry the session's CSRF token."""
-    if request.method not in _SAFE_METHODS:
-        session = await get_session(request)
-        expected = session.get(SESSION_FIELD)
+    """Reject unsafe requests whose token does not match this browser's nonce and session."""
+    if request.method not in _SAFE_METHODS and not getattr(request.match_info.handler, "csrf_exempt", False):
+        nonce = request.cookies.get(CSRF_COOKIE)
         supplied = request.headers.get(CSRF_HEADER)
         if supplied is None and request.content_type in _FORM_TYPES:
-            supplied = (await request.post()).get(CSRF_FIELD)
-        if not expected or not isinstance(supplied, str) or not same(supplied, str(expected)):
+            supplied = (await request.post()).get(CSRF_FIELD)  # type: ignore[assignment]
+        if not nonce or not isinstance(supplied, str) or len(supplied) > 128:
+            raise CSRFFailure()
+        session = await get_session(request)
+        expected = _expected(request.app[_KEY], nonce, session.identity)
+        if not hmac.compare_digest(supplied.encode("utf-8", "replace"), expected.encode("ascii")):
             raise CSRFFailure()
     return await handler(request)

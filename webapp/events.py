@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+import asyncpg
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,6 +43,25 @@ async def record_event(
     return event
 
 
+INSERT_SQL = """
+INSERT INTO security_events (user_id, kind, method, actor, client, ip, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+"""
+
+
+def event_args(
+    *, user_id: int | None, kind: str, method: str, client: str, ip: str, now: datetime, actor: str = "user"
+) -> tuple[object, ...]:
+    """INSERT_SQL's parameters, checked like record_event's."""
+    if kind not in KINDS or method not in METHODS or actor not in ACTORS:
+        raise ValueError(f"unknown security event {kind!r}/{method!r}/{actor!r}")
+    return (user_id, kind, method, actor, client[:100], ip[:64], now)
+
+
+async def add_event(conn: asyncpg.Connection, **fields: object) -> None:
+    """record_event for the asyncpg hot paths (one round trip, in the caller's transaction if any)."""
+    await conn.execute(INSERT_SQL, *event_args(**fields))  # type: ignore[arg-type]
+
+
 async def recent_events(session: AsyncSession, user_id: int, limit: int = 10) -> Sequence[SecurityEvent]:
     """The user's latest events, newest first."""
     result = await session.scalars(
@@ -61,8 +81,20 @@ def kind_label(kind: str) -> str:
         "login_failed": _("Failed login attempt"),
         "logout_others": _("Logged out of other sessions"),
         "password_set": _("Password set"),
+        "password_changed": _("Password changed"),
         "bind": _("WeChat bound"),
         "unbind": _("WeChat unbound"),
+        "username_set": _("Username set"),
+        "display_name_changed": _("Display name changed"),
+        "session_ended": _("Logged out of a session"),
+        "merged": _("Accounts merged"),
+        "disabled": _("Account disabled"),
+        "enabled": _("Account enabled"),
+        "sessions_ended": _("All sessions ended"),
+        "wechat_revoked": _("WeChat authorization withdrawn in WeChat"),
+        "wechat_profile_changed": _("WeChat profile changed"),
+        "account_deleted": _("Account deleted"),
+        "reauth": _("Confirmed it's you"),
     }
     return labels.get(kind, kind)
 
@@ -74,6 +106,8 @@ def method_label(method: str) -> str:
         "wechat_qr": _("WeChat QR code"),
         "wechat_embedded": _("WeChat QR code on this site"),
         "wechat_mp": _("Inside WeChat"),
+        "wechat_follow": _("Following the official account"),
+        "admin": _("By an administrator"),
     }
     return labels.get(method, method)
 

@@ -13,7 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from webapp.settings import Settings
 
 if TYPE_CHECKING:
+    from webapp.cookies import Signer
     from webapp.crypto import TokenCipher
+    from webapp.db import Database
+    from webapp.passwords import Passwords
     from webapp.i18n import Translator
     from webapp.wechat.client import WeChatClient
 
@@ -24,3 +27,9 @@ http_key = web.AppKey("http", aiohttp.ClientSession)
 cipher_key: web.AppKey[TokenCipher] = web.AppKey("cipher")
 translator_key: web.AppKey[Translator] = web.AppKey("translator")
 wechat_client_key: web.AppKey[WeChatClient] = web.AppKey("wechat_client")
+# The hot paths' asyncpg access beside `db_key`'s SQLAlchemy sessions (same database).
+database_key: web.AppKey[Database] = web.AppKey("database")
+passwords_key: web.AppKey[Passwords] = web.AppKey("passwords")
+# Signed cookies: one signer per purpose (a flash cannot be replayed as a WeChat outcome).
+flash_signer_key: web.AppKey[Signer] = web.AppKey("flash_signer")
+outcome_signer_key: web.AppKey[Signer] = web.AppKey("outcome_signer")

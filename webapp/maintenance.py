@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from webapp.accounts.throttle import purge_old_failures
 from webapp.models import OAuthState
+from webapp.ratelimit import purge_old_windows
 from webapp.sessions import purge_expired_sessions
+
+# Expired states are kept a little, so a late link says "expired" rather than "not valid".
+STATE_GRACE = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -20,6 +24,7 @@ class PurgeResult:
     sessions: int
     login_failures: int
     oauth_states: int
+    rate_limits: int
 
 
 async def purge_expired(sm: async_sessionmaker[AsyncSession], *, now: datetime) -> PurgeResult:
@@ -27,5 +32,7 @@ async def purge_expired(sm: async_sessionmaker[AsyncSession], *, now: datetime) 
     async with sm.begin() as s:
         sessions = await purge_expired_sessions(s, now=now)
         failures = await purge_old_failures(s, now=now)
-        states = await s.execute(delete(OAuthState).where(OAuthState.expires_at <= now))
-    return PurgeResult(sessions=sessions, login_failures=failures, oauth_states=states.rowcount or 0)
+        states = await s.execute(delete(OAuthState).where(OAuthState.expires_at <= now - STATE_GRACE))
+        counters = await purge_old_windows(s, now=now)
+    return PurgeResult(sessions=sessions, login_failures=failures, oauth_states=states.rowcount or 0,
+                       rate_limits=counters)

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import logging
 
+import asyncpg
 from aiohttp import web
+from sqlalchemy.exc import DBAPIError
 from yarl import URL
 
+from webapp.accounts.errors import TooManyAttempts
+from webapp.accounts.forms import BadField
 from webapp.csrf import CSRFFailure
+from webapp.db import CONNECTION_ERRORS, loggable
 from webapp.i18n import gettext as _
 from webapp.keys import settings_key
 from webapp.templating import render
@@ -24,6 +29,7 @@ def _messages(status: int) -> tuple[str, str]:
         405: (_("Method not allowed"), _("This page cannot be used that way.")),
         413: (_("Too much data"), _("What you sent is larger than this site accepts.")),
         429: (_("Too many requests"), _("Please wait a moment and try again.")),
+        503: (_("Temporarily unavailable"), _("The site cannot reach its database right now. Please try again in a moment.")),
     }
     return titles.get(status, (_("Something went wrong"), _("An unexpected error happened on our side. Please try again in a moment.")))
 
@@ -37,6 +43,20 @@ async def error_middleware(request: web.Request, handler: web.RequestHandler) ->
         return await error_page(
             request, 403, _("Form expired"), _("This form has expired or came from another site. Go back, reload the page and try again.")
         )
+    except BadField as exc:
+        message = _("The field “%(field)s” contains characters that are not allowed (such as control characters). Remove them and try again.", field=field_label(exc.name))
+        return await error_page(request, 400, _("Bad request"), message)
+    except TooManyAttempts:
+        return await error_page(request, 429, *_messages(429))
+    except CONNECTION_ERRORS:
+        log.warning("database unreachable on %s %s", request.method, request.path)
+        return await error_page(request, 503, *_messages(503))
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            log.error("database error on %s %s", request.method, request.path, exc_info=loggable(exc))
+            return await error_page(request, 500, *_messages(500))
+        log.warning("database connection lost on %s %s", request.method, request.path)
+        return await error_page(request, 503, *_messages(503))
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -44,9 +64,25 @@ async def error_middleware(request: web.Request, handler: web.RequestHandler) ->
         if "Allow" in exc.headers:
             response.headers["Allow"] = exc.headers["Allow"]
         return response
-    except Exception:
-        log.exception("unhandled error on %s %s", request.method, request.path)
+    except Exception as exc:
+        # loggable: a database error's text quotes the row's values (openids, tokens, URLs); never log them.
+        log.error("unhandled error on %s %s", request.method, request.path, exc_info=loggable(exc))
         return await error_page(request, 500, *_messages(500))
+
+
+def _log_database_error(request: web.Request, exc: object) -> None:
+    """Which statement class failed, never its message: PostgreSQL quotes the offending values (DETAIL: Key …)."""
+    sqlstate = getattr(exc, "sqlstate", None) or getattr(getattr(exc, "__cause__", None), "sqlstate", "?")
+    log.error("database error %s (SQLSTATE %s) on %s %s", type(exc).__name__, sqlstate, request.method, request.path)
+
+
+def field_label(name: str) -> str:
+    """A form field's name as the page shows it."""
+    labels = {
+        "username": _("Username"), "password": _("Password"), "current_password": _("Current password"),
+        "confirm": _("Repeat the new password"), "display_name": _("Display name"), "next": "next",
+    }
+    return labels.get(name, name[:40])
 
 
 async def error_page(request: web.Request, status: int, title: str, message: str) -> web.Response:
@@ -54,7 +90,8 @@ async def error_page(request: web.Request, status: int, title: str, message: str
     if request.path.startswith("/api/"):
         return web.json_response({"error": title, "message": message}, status=status)
     try:
-        return await render(request, "errors/error.html", {"status": status, "title": title, "message": message}, status=status)
+        context = {"status": status, "title": title, "message": message}
+        return await render(request, "errors/error.html", context, status=status, without_session=status == 503)
     except Exception:  # the page itself failed (database down): plain text, still no traceback
         log.exception("error page failed to render")
         return web.Response(status=status, text=f"{status} {title}\n{message}\n", content_type="text/plain")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import orjson
 from aiohttp import web
-from sqlalchemy import text
 
-from webapp.accounts.session import current_user, login_required
+from webapp.accounts.session import login_required, require_user
 from webapp.i18n import LANG_COOKIE, LOCALES
-from webapp.keys import db_key, settings_key
-from webapp.profile import describe_user
+from webapp.keys import database_key, settings_key
 from webapp.security import safe_next
 from webapp.templating import render
 
@@ -21,8 +20,8 @@ async def home(request: web.Request) -> web.Response:
 async def healthz(request: web.Request) -> web.Response:
     """200 when the app and its database answer, 503 otherwise."""
     try:
-        async with request.app[db_key]() as s:
-            await s.execute(text("SELECT 1"))
+        async with request.app[database_key].connection() as conn:
+            await conn.fetchval("SELECT 1")
     except Exception:  # any database failure means "not healthy"
         return web.json_response({"status": "unavailable", "database": "down"}, status=503)
     return web.json_response({"status": "ok", "database": "ok"})
@@ -30,10 +29,10 @@ async def healthz(request: web.Request) -> web.Response:
 
 @login_required
 async def api_me(request: web.Request) -> web.Response:
-    """The logged-in user as JSON (design.md's shape); 401 when anonymous."""
-    user = await current_user(request)
-    assert user is not None
-    return web.json_response(await describe_user(request.app[db_key], user))
+    """The logged-in user as JSON (design.md's shape); 401 when anonymous. No query: it came with the session."""
+    user = await require_user(request)
+    body = orjson.dumps(user.as_json(request.app[settings_key].public_url))
+    return web.Response(body=body, content_type="application/json", headers={"Cache-Control": "no-store"})
 
 
 async def set_language(request: web.Request) -> web.Response:

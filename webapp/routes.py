@@ -32,10 +32,13 @@ def setup_routes(app: web.Application) -> None:
     r.add_post("/logout", accounts.logout, name="logout")
     r.add_get("/settings", accounts.settings_page, name="settings")
     r.add_post("/settings/password", accounts.set_password, name="set_password")
+    r.add_get("/settings/confirm", accounts.confirm_page, name="confirm")
     r.add_post("/settings/reauth", accounts.reauthenticate, name="reauth")
+    r.add_post("/settings/confirm/wechat", wechat.reauth, name="wechat_reauth")
     r.add_post("/settings/sessions/logout-others", accounts.logout_others, name="logout_others")
 
     r.add_get("/auth/wechat/start", wechat.start, name="wechat_start")
+    r.add_post("/auth/wechat/embed-state", wechat.embed_state, name="wechat_embed_state")
     r.add_get("/auth/wechat/callback", wechat.callback, name="wechat_callback")
     r.add_get("/auth/wechat/finish", wechat.finish, name="wechat_finish")
     r.add_get("/auth/wechat/continue", wechat.continue_page, name="wechat_continue")

@@ -56,9 +56,9 @@ def same(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))
 
 
-def safe_next(raw: str | None, default: str = "/") -> str:
-    """Return `raw` if it is a path on this site, else `default` (no open redirects)."""
-    if not raw or len(raw) > 2000:
+def safe_next(raw: object, default: str = "/") -> str:
+    """Return `raw` if it is a path on this site, else `default` (no open redirects, nothing odd)."""
+    if not isinstance(raw, str) or not raw or len(raw) > 2000:
         return default
     if any(unicodedata.category(ch)[0] in "CZ" and ch != " " for ch in raw) or " " in raw:
         return default  # control, format, separator characters: tricks browsers normalise away

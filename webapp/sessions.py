@@ -1,63 +1,100 @@
-"""Server-side sessions in PostgreSQL for aiohttp-session: the cookie carries only a random id."""
+"""Server-side sessions in PostgreSQL for aiohttp-session: the cookie carries only a random id.
+
+Only logged-in sessions are stored: anonymous visitors keep what they need in cookies (see
+webapp.cookies), so reading pages writes nothing. Loading a session is one query that also brings
+the user and their WeChat identities. The sliding expiry is written at most every TOUCH_INTERVAL,
+not on every request.
+"""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
 from aiohttp import web
 from aiohttp_session import STORAGE_KEY, AbstractStorage, Session
-from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from webapp.accounts.account import LOAD_SESSION_SQL, Account
 from webapp.clientinfo import client_ip, coarse_client
+from webapp.db import CONNECTION_ERRORS, Database
 from webapp.models import WebSession
 from webapp.security import digest, random_token
 
 COOKIE_NAME = "webapp_session"
+TOUCH_INTERVAL = timedelta(minutes=5)
+account_key = web.RequestKey("account", Account | None)  # type: ignore[arg-type]
+
+_INSERT_SQL = """
+WITH s AS (
+    INSERT INTO web_sessions (id, user_id, data, created_at, last_seen_at, expires_at, client, ip)
+    VALUES ($1, $2, $3, $4, $4, $5, $6, $7)
+    ON CONFLICT (id) DO UPDATE SET user_id = $2, data = $3, last_seen_at = $4, expires_at = $5
+    RETURNING user_id
+), seen AS (
+    UPDATE users SET last_seen_at = $4 WHERE id = (SELECT user_id FROM s) AND last_seen_at < $4 - interval '1 hour'
+    RETURNING id
+)
+UPDATE wechat_identities SET refresh_due_at = $4, refresh_error = ''  -- the owner is back: refresh again
+WHERE user_id = (SELECT id FROM seen) AND refresh_due_at IS NULL AND refresh_error = 'inactive'
+  AND status = 'active' AND refresh_token_enc IS NOT NULL
+"""
+_DELETE_SQL = "DELETE FROM web_sessions WHERE id = $1"
 
 
 class PostgresStorage(AbstractStorage):
-    """Keeps session data in `web_sessions`, keyed by the sha256 of the cookie's random id."""
+    """Keeps logged-in sessions in `web_sessions`, keyed by the sha256 of the cookie's random id."""
 
-    def __init__(
-        self,
-        sm: async_sessionmaker[AsyncSession],
-        clock: Callable[[], datetime],
-        *,
-        max_age: int,
-        secure: bool,
-    ) -> None:
+    def __init__(self, db: Database, clock: Callable[[], datetime], *, max_age: int, secure: bool) -> None:
         super().__init__(
             cookie_name=COOKIE_NAME, max_age=max_age, httponly=True, samesite="Lax", secure=secure, path="/"
         )
-        self._sm = sm
+        self._db = db
         self._clock = clock
 
     async def load_session(self, request: web.Request) -> Session:
-        """Find the live session row named by the cookie, or start an empty new session."""
+        """The live session named by the cookie (its account on the request too), or a new empty one."""
         key = self.load_cookie(request)
-        if key and len(key) <= 128:
-            async with self._sm() as s:
-                row = await s.scalar(
-                    select(WebSession).where(WebSession.id == digest(key), WebSession.expires_at > self._clock())
-                )
-            if row is not None:
-                data = {"created": int(row.created_at.timestamp()), "session": row.data}
-                return Session(key, data=data, new=False, max_age=self.max_age)
-        return Session(None, data=None, new=True, max_age=self.max_age)
+        request[account_key] = None
+        if not isinstance(key, str) or not 20 <= len(key) <= 128:
+            return Session(None, data=None, new=True, max_age=self.max_age)
+        now = self._clock()
+        row = await self._fetch(digest(key), now)
+        if row is None:
+            return Session(None, data=None, new=True, max_age=self.max_age)
+        data = row["data"] if isinstance(row["data"], dict) else {}
+        # Expiry is the row's (sliding, in the database); aiohttp-session's own check against `created` is
+        # neutralised by giving it the current time.
+        session = Session(key, data={"created": int(time.time()), "session": data}, new=False, max_age=self.max_age)
+        request[account_key] = Account.from_row(row)
+        if now - row["last_seen_at"] >= TOUCH_INTERVAL:
+            session.changed()  # the middleware saves it: new expiry, cookie renewed
+        return session
+
+    async def _fetch(self, session_id: str, now: datetime) -> Any:
+        # A read is safe to repeat: a connection dropped by a database restart costs one retry, not an error.
+        for attempt in (1, 2):
+            try:
+                async with self._db.connection() as conn:
+                    return await conn.fetchrow(LOAD_SESSION_SQL, session_id, now)
+            except CONNECTION_ERRORS:
+                if attempt == 2:
+                    raise
+        return None
 
     async def save_session(
         self, request: web.Request, response: web.StreamResponse, session: Session, *, max_age: int | None = None
     ) -> None:
-        """Write the row (a new random id if the session is new) or delete it when emptied."""
+        """Store a logged-in session (a new random id when new); delete it when emptied; never store anonymous ones."""
         key = session.identity
-        if session.empty:
+        if session.empty or "uid" not in session:
             if key:
                 await self.delete(key)
-            self.save_cookie(response, "", max_age=session.max_age)
+                self.save_cookie(response, "", max_age=session.max_age)
             return
         if key is None:
             key = random_token()
@@ -67,21 +104,18 @@ class PostgresStorage(AbstractStorage):
 
     async def _upsert(self, request: web.Request, key: str, data: dict[str, Any]) -> None:
         now = self._clock()
-        values = {
-            "user_id": data.get("uid"),
-            "data": data,
-            "expires_at": now + timedelta(seconds=self.max_age or 0),
-            "client": coarse_client(request.headers.get("User-Agent", "")),
-            "ip": client_ip(request),
-        }
-        stmt = insert(WebSession).values(id=digest(key), created_at=now, **values)
-        async with self._sm.begin() as s:
-            await s.execute(stmt.on_conflict_do_update(index_elements=[WebSession.id], set_=values))
+        data.pop("created", None)
+        client = coarse_client(request.headers.get("User-Agent", ""))
+        async with self._db.connection() as conn:
+            await conn.execute(
+                _INSERT_SQL, digest(key), data["uid"], orjson.dumps(data).decode(), now, now + timedelta(seconds=self.max_age or 0),
+                client, client_ip(request),
+            )
 
     async def delete(self, key: str) -> None:
         """Forget a session by its cookie value."""
-        async with self._sm.begin() as s:
-            await s.execute(delete(WebSession).where(WebSession.id == digest(key)))
+        async with self._db.connection() as conn:
+            await conn.execute(_DELETE_SQL, digest(key))
 
 
 def storage_of(request: web.Request) -> PostgresStorage:

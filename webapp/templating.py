@@ -10,17 +10,25 @@ from aiohttp import web
 from aiohttp_session import get_session
 
 from webapp import i18n
-from webapp.keys import settings_key
+from webapp.cookies import delete_later, set_later
+from webapp.keys import clock_key, flash_signer_key, settings_key
+
+FLASH_COOKIE = "webapp_flash"
+FLASH_MAX_AGE_S = 300
+_FLASH_OUT = web.RequestKey("flash_out", list)  # type: ignore[var-annotated]
 
 
 def setup_jinja(app: web.Application) -> None:
-    """Attach a Jinja2 environment reading the top-level templates folder."""
+    """Attach a Jinja2 environment reading the top-level templates folder (compiled once, outside dev)."""
+    settings = app[settings_key]
     env = aiohttp_jinja2.setup(
         app,
-        loader=jinja2.FileSystemLoader(app[settings_key].templates_dir),
+        loader=jinja2.FileSystemLoader(settings.templates_dir),
         autoescape=jinja2.select_autoescape(default=True),
         extensions=["jinja2.ext.i18n"],
         undefined=jinja2.StrictUndefined,
+        auto_reload=settings.dev,  # otherwise every render would stat the template files
+        cache_size=-1,
     )
     env.install_gettext_callables(  # type: ignore[attr-defined]
         lambda message: i18n.current_translations().gettext(message),
@@ -31,34 +39,60 @@ def setup_jinja(app: web.Application) -> None:
     env.globals["locales"] = i18n.LOCALES
 
 
-async def base_context(request: web.Request) -> dict[str, Any]:
+async def base_context(request: web.Request, *, without_session: bool = False) -> dict[str, Any]:
     """Variables every page gets: the user, the CSRF token, the language, flashed messages."""
     from webapp.accounts.session import current_user  # accounts builds on templating, not the reverse
     from webapp.csrf import LazyToken
+    from webapp.sessions import account_key
 
-    session = await get_session(request)
-    flashes = session.pop("flash") if "flash" in session else []
+    if without_session:  # e.g. the database is down: what was loaded, nothing more
+        user, identity = request.get(account_key), None
+    else:
+        user, identity = await current_user(request), (await get_session(request)).identity
     return {
-        "current_user": await current_user(request),
-        "csrf_token": LazyToken(session),
+        "current_user": user,
+        "csrf_token": LazyToken(request, identity),
         "locale": request.get(i18n.locale_key, i18n.DEFAULT_LOCALE),
-        "flashes": flashes,
+        "flashes": _take_flashes(request),
         "url": lambda name, **parts: str(request.app.router[name].url_for(**parts)),
         "request_path": request.path_qs,
     }
 
 
 async def render(
-    request: web.Request, template: str, context: dict[str, Any] | None = None, *, status: int = 200
+    request: web.Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status: int = 200,
+    without_session: bool = False,
 ) -> web.Response:
     """Render a page (no-store: pages can carry personal data)."""
-    full = {**await base_context(request), **(context or {})}
+    full = {**await base_context(request, without_session=without_session), **(context or {})}
     response = aiohttp_jinja2.render_template(template, request, full, status=status)
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
 async def flash(request: web.Request, message: str, category: str = "info") -> None:
-    """Show `message` once on the next page rendered for this session."""
-    session = await get_session(request)
-    session["flash"] = [*session.get("flash", []), {"message": message, "category": category}]
+    """Show `message` once on the next page this browser renders (a signed cookie: no server state)."""
+    queued = request.setdefault(_FLASH_OUT, [])
+    queued.append({"message": message[:500], "category": category})
+    signer, now = request.app[flash_signer_key], request.app[clock_key]().timestamp()
+    set_later(request, FLASH_COOKIE, signer.sign(queued[-3:], now=now), max_age=FLASH_MAX_AGE_S)
+
+
+def _take_flashes(request: web.Request) -> list[dict[str, str]]:
+    """The messages flashed to this browser, consumed by this page."""
+    if _FLASH_OUT in request:  # flashed and rendered in the same request
+        delete_later(request, FLASH_COOKIE)
+        return request.pop(_FLASH_OUT)
+    raw = request.cookies.get(FLASH_COOKIE)
+    if raw is None:
+        return []
+    delete_later(request, FLASH_COOKIE)
+    now = request.app[clock_key]().timestamp()
+    value = request.app[flash_signer_key].unsign(raw, now=now, max_age_s=FLASH_MAX_AGE_S)
+    if not isinstance(value, list):
+        return []
+    return [m for m in value if isinstance(m, dict) and isinstance(m.get("message"), str)][:3]

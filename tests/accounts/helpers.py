@@ -10,7 +10,7 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from webapp.accounts import forms, repository
+from webapp.accounts import forms
 from webapp.clock import FrozenClock
 from webapp.models import User, WebSession
 from webapp.security import digest, hash_password, random_token
@@ -82,14 +82,18 @@ async def create_user(
 ) -> User:
     """Insert a user directly (no HTTP); a None password makes a WeChat-only account."""
     async with sm.begin() as s:
-        return await repository.create_user(
-            s,
+        user = User(
             username=username,
             username_key=forms.username_key(username) if username else None,
             password_hash=hash_password(password) if password else None,
             display_name=display_name,
-            now=clock(),
+            created_at=clock(),
+            updated_at=clock(),
+            last_seen_at=clock(),
         )
+        s.add(user)
+        await s.flush()
+        return user
 
 
 def prefer_english(client: TestClient) -> None:

@@ -10,9 +10,13 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from tests.conftest import T0
+from tests.races import held_table_lock
 from webapp.accounts import service
+from webapp.accounts.account import Account
 from webapp.accounts.errors import UsernameTaken
+from webapp.db import Database
 from webapp.models import User
+from webapp.passwords import Passwords
 from webapp.settings import to_asyncpg_url
 
 KEY = "concurrent-racer"
@@ -29,17 +33,23 @@ async def committed(database_url: str) -> AsyncIterator[async_sessionmaker[Async
     await engine.dispose()
 
 
-async def sign_up(sm: async_sessionmaker[AsyncSession], username: str) -> User:
+async def sign_up(db: Database, username: str) -> Account:
     return await service.sign_up(
-        sm, username=username, password="correct horse battery", display_name="", client="", ip="192.0.2.7", now=T0
+        db, Passwords(), username=username, password="correct horse battery", display_name="",
+        origin=service.Origin(client="", ip="192.0.2.7"), now=T0,
     )
 
 
 async def test_concurrent_duplicate_signups_one_wins_cleanly(committed: async_sessionmaker[AsyncSession]) -> None:
-    results = await asyncio.gather(
-        sign_up(committed, "Concurrent-Racer"), sign_up(committed, "CONCURRENT-RACER"), return_exceptions=True
-    )
-    winners = [r for r in results if isinstance(r, User)]
+    db = Database.pooled(committed)
+    async with held_table_lock(committed, "users") as waiting:
+        racers = asyncio.gather(
+            sign_up(db, "Concurrent-Racer"), sign_up(db, "CONCURRENT-RACER"), return_exceptions=True
+        )
+        await waiting(2)  # both inserts are inside the critical section, blocked on the same table
+    results = await racers
+    await db.pool.close()  # type: ignore[union-attr]
+    winners = [r for r in results if isinstance(r, Account)]
     losers = [r for r in results if isinstance(r, BaseException)]
     assert len(winners) == 1
     assert len(losers) == 1 and isinstance(losers[0], UsernameTaken)

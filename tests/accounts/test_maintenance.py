@@ -39,18 +39,24 @@ async def test_purge_expired_deletes_only_expired_rows(sessionmaker: SM, clock: 
             [
                 web_session("expired", expires_at=now - timedelta(seconds=1), clock=clock),
                 web_session("live", expires_at=now + timedelta(days=1), clock=clock),
-                oauth_state("expired", expires_at=now - timedelta(minutes=1), clock=clock),
+                oauth_state("expired", expires_at=now - timedelta(minutes=61), clock=clock),
+                oauth_state("recently-expired", expires_at=now - timedelta(minutes=1), clock=clock),
                 oauth_state("live", expires_at=now + timedelta(minutes=9), clock=clock),
                 LoginFailure(scope="user", key="old", failed_at=now - throttle.WINDOW - timedelta(seconds=1)),
                 LoginFailure(scope="ip", key="fresh", failed_at=now - timedelta(minutes=1)),
             ]
         )
-    assert await purge_expired(sessionmaker, now=now) == PurgeResult(sessions=1, login_failures=1, oauth_states=1)
+    assert await purge_expired(sessionmaker, now=now) == PurgeResult(
+        sessions=1, login_failures=1, oauth_states=1, rate_limits=0
+    )
     async with sessionmaker() as s:
         assert (await s.scalars(select(WebSession.id))).all() == ["live"]
-        assert (await s.scalars(select(OAuthState.state))).all() == ["live"]
+        # An expired state is kept an hour, so a late link says "expired" rather than "not valid".
+        assert sorted((await s.scalars(select(OAuthState.state))).all()) == ["live", "recently-expired"]
         assert (await s.scalars(select(LoginFailure.key))).all() == ["fresh"]
-    assert await purge_expired(sessionmaker, now=now) == PurgeResult(sessions=0, login_failures=0, oauth_states=0)
+    assert await purge_expired(sessionmaker, now=now) == PurgeResult(
+        sessions=0, login_failures=0, oauth_states=0, rate_limits=0
+    )
 
 
 async def test_sessions_expire_with_the_clock(sessionmaker: SM, clock: FrozenClock) -> None:

@@ -9,25 +9,31 @@ from tests.accounts.helpers import PASSWORD, SM, create_user
 from webapp.clock import FrozenClock
 from webapp.accounts import service, throttle
 from webapp.accounts.errors import InvalidCredentials, TooManyAttempts, UsernameTaken, WrongPassword
+from webapp.accounts.account import Account
+from webapp.db import Database
 from webapp.models import LoginFailure, SecurityEvent, User
+from webapp.passwords import Passwords
 from webapp.security import verify_password
 
-WHERE = {"client": "Firefox on Linux", "ip": "192.0.2.1"}
+WHERE = service.Origin(client="Firefox on Linux", ip="192.0.2.1")
+PASSWORDS = Passwords()
 
 
 async def sign_up(
     sessionmaker: SM, clock: FrozenClock, username: str = "alice", password: str = PASSWORD, display_name: str = ""
-) -> User:
+) -> Account:
     return await service.sign_up(
-        sessionmaker, username=username, password=password, display_name=display_name, now=clock(), **WHERE
+        Database.joined_to(sessionmaker), PASSWORDS, username=username, password=password, display_name=display_name,
+        now=clock(), origin=WHERE,
     )
 
 
 async def login(
     sessionmaker: SM, clock: FrozenClock, username: str = "alice", password: str = PASSWORD, ip: str = "192.0.2.1"
-) -> User:
+) -> Account:
     return await service.authenticate(
-        sessionmaker, username=username, password=password, client="Firefox on Linux", ip=ip, now=clock()
+        Database.joined_to(sessionmaker), PASSWORDS, username=username, password=password,
+        origin=service.Origin(client="Firefox on Linux", ip=ip), now=clock(),
     )
 
 
@@ -135,7 +141,7 @@ async def test_twenty_failures_from_one_ip_block_every_username(sessionmaker: SM
     await sign_up(sessionmaker, clock)
     async with sessionmaker.begin() as s:
         for n in range(19):
-            await throttle.record_failure(s, user_key=f"user{n}", ip="203.0.113.9", now=clock())
+            s.add(LoginFailure(scope="ip", key="203.0.113.9", failed_at=clock()))
     clock.advance(minutes=2)
     with pytest.raises(InvalidCredentials):
         await login(sessionmaker, clock, username="someone", password="x" * 8, ip="203.0.113.9")
@@ -159,35 +165,39 @@ async def test_throttled_attempts_are_not_counted(sessionmaker: SM, clock: Froze
 
 async def test_change_password_needs_the_current_one(sessionmaker: SM, clock: FrozenClock) -> None:
     user = await sign_up(sessionmaker, clock)
-    args = {"user_id": user.id, "new_password": "a brand new one", "username": None, "now": clock(), **WHERE}
+    args = {"user_id": user.id, "new_password": "a brand new one", "username": None, "now": clock(), "origin": WHERE,
+            "keep_session": None}
+    db = Database.joined_to(sessionmaker)
     with pytest.raises(WrongPassword):
-        await service.set_password(sessionmaker, current_password="not it", **args)
-    await service.set_password(sessionmaker, current_password=PASSWORD, **args)
+        await service.set_password(db, PASSWORDS, current_password="not it", **args)
+    await service.set_password(db, PASSWORDS, current_password=PASSWORD, **args)
     with pytest.raises(InvalidCredentials):
         await login(sessionmaker, clock)
     assert (await login(sessionmaker, clock, password="a brand new one")).id == user.id
-    assert "password_set" in await kinds(sessionmaker, user.id)
+    assert "password_changed" in await kinds(sessionmaker, user.id)
 
 
 async def test_wrong_current_passwords_are_throttled(sessionmaker: SM, clock: FrozenClock) -> None:
     user = await sign_up(sessionmaker, clock)
     for _ in range(5):
         with pytest.raises(WrongPassword):
-            await service.reauthenticate(sessionmaker, user_id=user.id, password="guess", ip="192.0.2.1", now=clock())
+            await service.reauthenticate(Database.joined_to(sessionmaker), PASSWORDS, user_id=user.id, password="guess", origin=WHERE, now=clock())
     with pytest.raises(TooManyAttempts):
-        await service.reauthenticate(sessionmaker, user_id=user.id, password=PASSWORD, ip="192.0.2.1", now=clock())
+        await service.reauthenticate(Database.joined_to(sessionmaker), PASSWORDS, user_id=user.id, password=PASSWORD, origin=WHERE, now=clock())
 
 
 async def test_wechat_only_account_sets_username_and_password(sessionmaker: SM, clock: FrozenClock) -> None:
     user = await create_user(sessionmaker, clock, username=None, password=None)
     await service.set_password(
-        sessionmaker,
+        Database.joined_to(sessionmaker),
+        PASSWORDS,
+        keep_session=None,
         user_id=user.id,
         current_password="",
         new_password=PASSWORD,
         username="WxUser",
         now=clock(),
-        **WHERE,
+        origin=WHERE,
     )
     assert (await login(sessionmaker, clock, username="wxuser")).id == user.id
 
@@ -197,13 +207,15 @@ async def test_setting_a_taken_username_changes_nothing(sessionmaker: SM, clock:
     user = await create_user(sessionmaker, clock, username=None, password=None)
     with pytest.raises(UsernameTaken):
         await service.set_password(
-            sessionmaker,
+            Database.joined_to(sessionmaker),
+            PASSWORDS,
+            keep_session=None,
             user_id=user.id,
             current_password="",
             new_password=PASSWORD,
             username="TAKEN",
             now=clock(),
-            **WHERE,
+            origin=WHERE,
         )
     async with sessionmaker() as s:
         stored = await s.get(User, user.id)
@@ -213,4 +225,4 @@ async def test_setting_a_taken_username_changes_nothing(sessionmaker: SM, clock:
 async def test_reauthenticate_refuses_an_account_without_password(sessionmaker: SM, clock: FrozenClock) -> None:
     user = await create_user(sessionmaker, clock, username="wx", password=None)
     with pytest.raises(WrongPassword):
-        await service.reauthenticate(sessionmaker, user_id=user.id, password="anything", ip="192.0.2.1", now=clock())
+        await service.reauthenticate(Database.joined_to(sessionmaker), PASSWORDS, user_id=user.id, password="anything", origin=WHERE, now=clock())

@@ -19,7 +19,8 @@ def auth(client: TestClient) -> AuthActions:
 
 async def test_settings_needs_a_login(client: TestClient) -> None:
     response = await client.get("/settings", allow_redirects=False)
-    assert (response.status, response.headers["Location"]) == (302, "/login?next=/settings")
+    assert (response.status, response.headers["Location"]) == (302, "/login?next=/settings&why=login_required")
+    assert "Log in to see that page." in await (await client.get(response.headers["Location"], headers={"Accept-Language": "en"})).text()
 
 
 async def test_settings_shows_the_account_and_its_sections(auth: AuthActions) -> None:
@@ -72,7 +73,7 @@ async def test_change_password_then_log_in_with_it(auth: AuthActions) -> None:
     )
     assert (response.status, response.headers["Location"]) == (302, "/settings")
     body = await (await auth.client.get("/settings")).text()
-    assert "Your password has been saved." in body and "Password set" in body
+    assert "Your password has been saved." in body and "Password changed" in body
     await auth.logout()
     assert (await auth.login(password=PASSWORD)).status == 400
     assert (await auth.login(password="new password 1")).status == 302

@@ -7,8 +7,9 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from tests.accounts.helpers import PASSWORD, SM, AuthActions, create_user, prefer_english, session_row
-from webapp.accounts import throttle
 from webapp.clock import FrozenClock
+from webapp.csrf import CSRF_COOKIE
+from webapp.models import LoginFailure
 from webapp.sessions import COOKIE_NAME
 
 
@@ -34,6 +35,7 @@ async def test_signup_logs_the_new_user_in(auth: AuthActions) -> None:
         "username": "alice",
         "display_name": "Alice L.",
         "has_password": True,
+        "avatar": None,
         "wechat": [],
     }
     home = await (await auth.client.get("/")).text()
@@ -135,8 +137,7 @@ async def test_username_throttling_refuses_with_minutes_then_expires(
 async def test_ip_throttling_refuses_every_username(auth: AuthActions, sessionmaker: SM, clock: FrozenClock) -> None:
     await create_user(sessionmaker, clock)
     async with sessionmaker.begin() as s:
-        for n in range(20):
-            await throttle.record_failure(s, user_key=f"guess{n}", ip="127.0.0.1", now=clock())
+        s.add_all(LoginFailure(scope="ip", key="127.0.0.1", failed_at=clock()) for _n in range(20))
     clock.advance(minutes=5)
     refused = await auth.login("alice", PASSWORD)
     assert refused.status == 429
@@ -152,7 +153,7 @@ async def test_throttle_message_is_localised(client: TestClient, sessionmaker: S
 
 async def test_session_id_changes_at_login(auth: AuthActions, sessionmaker: SM, clock: FrozenClock) -> None:
     await create_user(sessionmaker, clock)
-    await auth.client.get("/login")
+    await auth.login()
     before = auth.session_cookie()
     assert before is not None and await session_row(sessionmaker, before) is not None
     await auth.login()
@@ -175,9 +176,10 @@ async def test_logout_deletes_the_server_session(auth: AuthActions, sessionmaker
     await auth.login()
     key = auth.session_cookie()
     response = await auth.logout()
-    assert (response.status, response.headers["Location"]) == (302, "/")
+    assert (response.status, response.headers["Location"]) == (302, "/login")
     assert await session_row(sessionmaker, key) is None
     assert await me(auth.client) is None
+    assert "You are logged out." in await (await auth.client.get("/login")).text()
 
 
 async def test_logout_is_post_only(auth: AuthActions) -> None:
@@ -270,7 +272,7 @@ async def test_healthz(client: TestClient) -> None:
     assert await response.json() == {"status": "ok", "database": "ok"}
 
 
-async def test_forms_show_a_cookie_bound_csrf_token(auth: AuthActions) -> None:
+async def test_forms_show_a_cookie_bound_csrf_token_without_a_session(auth: AuthActions, sessionmaker: SM) -> None:
     await auth.client.get("/login")
-    assert auth.session_cookie() is not None
-    assert any(c.key == COOKIE_NAME for c in auth.client.session.cookie_jar)
+    assert auth.session_cookie() is None  # an anonymous form needs no server-side session
+    assert any(c.key == CSRF_COOKIE for c in auth.client.session.cookie_jar)

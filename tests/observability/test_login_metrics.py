@@ -14,7 +14,6 @@ from tests.observability.helpers import Samples, scrape, value
 from tests.wechat.harness import *  # pytest fixtures (world and its parts) must be module globals
 from tests.wechat.harness import World
 
-CORE = pytest.mark.xfail(strict=True, reason="waits for the core's calls to webapp.observability.metrics")
 
 
 def moved(before: Samples, after: Samples, name: str, **labels: str) -> float:
@@ -28,7 +27,6 @@ def auth(client: TestClient) -> AuthActions:
     return AuthActions(client)
 
 
-@CORE
 async def test_password_logins_count_successes_and_failures(client: TestClient, auth: AuthActions) -> None:
     assert (await auth.signup("metrics-alice")).status == 302
     await auth.logout()
@@ -42,7 +40,6 @@ async def test_password_logins_count_successes_and_failures(client: TestClient, 
     assert moved(before, after, "webapp_logins_total", method="password", outcome="success") == 1
 
 
-@CORE
 async def test_a_throttled_password_login_counts_as_throttled_by_kind(client: TestClient, auth: AuthActions) -> None:
     assert (await auth.signup("metrics-bob")).status == 302
     await auth.logout()
@@ -56,7 +53,6 @@ async def test_a_throttled_password_login_counts_as_throttled_by_kind(client: Te
     assert moved(before, after, "webapp_throttle_rejections_total", kind="login_user") == 1
 
 
-@CORE
 async def test_a_wechat_qr_login_counts_the_login_its_state_and_its_wechat_calls(world: World) -> None:
     browser = world.browser()
     before = await scrape(world.site)
@@ -73,7 +69,6 @@ async def test_a_wechat_qr_login_counts_the_login_its_state_and_its_wechat_calls
     assert moved(before, after, "webapp_wechat_api_duration_seconds_count", **exchange) == 1
 
 
-@CORE
 async def test_a_cancelled_qr_scan_counts_as_cancelled(world: World) -> None:
     browser = world.browser()
     authorize = await browser.start("/auth/wechat/start?next=/settings")

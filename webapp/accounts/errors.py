@@ -4,7 +4,8 @@ AccountError
 ├── UsernameTaken          the username's key is already used (the unique constraint decided)
 ├── InvalidCredentials     wrong username or password (never says which)
 ├── WrongPassword          the logged-in user's current password does not match
-└── TooManyAttempts        throttled; `minutes` until the next attempt is allowed
+├── AccountDisabled        an administrator disabled the account: no login by any method
+└── TooManyAttempts        throttled; `minutes` until the next attempt is allowed, `scopes` which limits
 """
 
 from __future__ import annotations
@@ -26,9 +27,14 @@ class WrongPassword(AccountError):
     """The current password given to confirm a change is wrong."""
 
 
+class AccountDisabled(AccountError):
+    """The account was disabled by an administrator."""
+
+
 class TooManyAttempts(AccountError):
     """Too many recent failures for this username or this client address."""
 
-    def __init__(self, minutes: int) -> None:
+    def __init__(self, minutes: int, *, scopes: tuple[str, ...] = ()) -> None:
         super().__init__(f"throttled for {minutes} more minute(s)")
         self.minutes = minutes
+        self.scopes = scopes

@@ -17,10 +17,27 @@ ECHO_MAX = 200  # never send a huge typed value back to the browser
 _USERNAME_PUNCTUATION = frozenset("_.-")
 
 
+class BadField(ValueError):
+    """A submitted field holds characters no field accepts (control characters, lone surrogates)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"field {name!r} holds control characters")
+        self.name = name
+
+
+def has_control_characters(value: str) -> bool:
+    """True for C0/C1 controls (NUL, newlines, escapes…) and lone surrogates: never valid in a field."""
+    return any(unicodedata.category(ch) in ("Cc", "Cs") for ch in value)
+
+
 def field_text(data: Mapping[str, Any], name: str) -> str:
-    """A form field as text; anything else (missing, a file upload) counts as empty."""
+    """A form field (or query parameter) as text; missing or a file upload counts as empty; BadField on controls."""
     value = data.get(name)
-    return value if isinstance(value, str) else ""
+    if not isinstance(value, str):
+        return ""
+    if has_control_characters(value):
+        raise BadField(name)
+    return value
 
 
 def normalize_username(raw: str) -> str:

@@ -2,127 +2,151 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy.exc import IntegrityError
+import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from webapp import events
-from webapp.accounts import repository, throttle
-from webapp.accounts.errors import InvalidCredentials, TooManyAttempts, UsernameTaken, WrongPassword
+from webapp import events, ratelimit
+from webapp.accounts import throttle
+from webapp.accounts.account import Account
+from webapp.accounts.errors import (
+    AccountDisabled,
+    InvalidCredentials,
+    TooManyAttempts,
+    UsernameTaken,
+    WrongPassword,
+)
 from webapp.accounts.forms import username_key
-from webapp.models import SecurityEvent, User
-from webapp.security import hash_password, needs_rehash, verify_password
-from webapp.sessions import delete_other_sessions
+from webapp.db import Database
+from webapp.models import SecurityEvent
+from webapp.passwords import Passwords
+from webapp.security import digest
 
 Sessionmaker = async_sessionmaker[AsyncSession]
 USERNAME_CONSTRAINT = "uq_users_username_key"
+SIGNUP_LIMIT, SIGNUP_WINDOW = 10, timedelta(hours=1)
+_USER_COLUMNS = "id, username, display_name, password_hash, password_hash IS NOT NULL AS has_password, created_at, disabled_at"
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a request came from, for the security log and the address-based limits."""
+
+    client: str
+    ip: str
 
 
 async def sign_up(
-    sm: Sessionmaker, *, username: str, password: str, display_name: str, client: str, ip: str, now: datetime
-) -> User:
-    """Create a password account; UsernameTaken when the key is already used."""
-    password_hash = await _hash(password)
+    db: Database, passwords: Passwords, *, username: str, password: str, display_name: str, origin: Origin, now: datetime
+) -> Account:
+    """Create a password account; UsernameTaken when the key is already used, TooManyAttempts past the limit."""
+    async with db.connection() as conn:
+        if not await ratelimit.hit(
+            conn, f"signup:{ratelimit.client_key(origin.ip)}", limit=SIGNUP_LIMIT, window=SIGNUP_WINDOW, now=now
+        ):
+            raise TooManyAttempts(60, scopes=("signup",))
+    password_hash = await passwords.hash(password)
     try:
-        async with sm.begin() as s:
-            user = await repository.create_user(
-                s,
-                username=username,
-                username_key=username_key(username),
-                password_hash=password_hash,
-                display_name=display_name,
-                now=now,
+        async with db.connection() as conn, conn.transaction():
+            row = await conn.fetchrow(
+                f"INSERT INTO users (username, username_key, display_name, password_hash, created_at, updated_at, "
+                f"last_seen_at) VALUES ($1, $2, $3, $4, $5, $5, $5) RETURNING {_USER_COLUMNS}",
+                username, username_key(username), display_name, password_hash, now,
             )
-            await events.record_event(
-                s, user_id=user.id, kind="signup", method="password", client=client, ip=ip, now=now
-            )
-    except IntegrityError as exc:
-        if not _is_username_clash(exc):
+            await events.add_event(conn, user_id=row["id"], kind="signup", method="password", now=now, **_of(origin))
+    except asyncpg.UniqueViolationError as exc:
+        if exc.constraint_name != USERNAME_CONSTRAINT:
             raise
         raise UsernameTaken() from exc
-    return user
+    return Account.from_row(row)
 
 
-async def authenticate(sm: Sessionmaker, *, username: str, password: str, client: str, ip: str, now: datetime) -> User:
-    """The user these credentials belong to; InvalidCredentials or TooManyAttempts otherwise."""
+async def authenticate(
+    db: Database, passwords: Passwords, *, username: str, password: str, origin: Origin, now: datetime
+) -> Account:
+    """The account these credentials belong to; InvalidCredentials, TooManyAttempts or AccountDisabled otherwise."""
     key = username_key(username)
-    async with sm() as s:
-        wait = await throttle.minutes_to_wait(s, user_key=key, ip=ip, now=now)
-        user = await repository.get_user_by_username_key(s, key)
-    if wait:
-        raise TooManyAttempts(wait)
+    async with db.connection() as conn:
+        # Reserved before the verification: however many guesses arrive at once, at most the limit are verified.
+        reservation = await throttle.reserve(conn, user_key=key, ip=origin.ip, now=now)
+        row = await conn.fetchrow(f"SELECT {_USER_COLUMNS} FROM users WHERE username_key = $1", key)
     # Always verify, against a dummy hash for unknown users, so both failures take the same time.
-    ok = await _verify(user.password_hash if user else None, password)
-    async with sm.begin() as s:
-        if ok and user is not None:
-            await _on_login(s, user, password, client=client, ip=ip, now=now)
-        else:
-            await throttle.record_failure(s, user_key=key, ip=ip, now=now)
-            if user is not None:
-                await events.record_event(
-                    s, user_id=user.id, kind="login_failed", method="password", client=client, ip=ip, now=now
-                )
-    if not ok or user is None:
+    ok = await passwords.verify(row["password_hash"] if row else None, password)
+    if row is not None:
+        async with db.connection() as conn, conn.transaction():
+            if not ok:
+                await events.add_event(conn, user_id=row["id"], kind="login_failed", method="password", now=now,
+                                       **_of(origin))
+            else:
+                await throttle.succeeded(conn, reservation)
+                if row["disabled_at"] is None:
+                    await events.add_event(conn, user_id=row["id"], kind="login", method="password", now=now,
+                                           **_of(origin))
+    if not ok or row is None:
         raise InvalidCredentials()
-    return user
-
-
-async def _on_login(s: AsyncSession, user: User, password: str, *, client: str, ip: str, now: datetime) -> None:
-    await throttle.clear_user(s, user_key=user.username_key or "")
-    await events.record_event(s, user_id=user.id, kind="login", method="password", client=client, ip=ip, now=now)
-    if user.password_hash and needs_rehash(user.password_hash):
-        await repository.set_password_hash(s, user_id=user.id, password_hash=await _hash(password), now=now)
+    if row["disabled_at"] is not None:  # said only to someone who knows the password
+        raise AccountDisabled()
+    if passwords.needs_rehash(row["password_hash"]):
+        await _store_password(db, row["id"], await passwords.hash(password), now=now)
+    return Account.from_row(row)
 
 
 async def set_password(
-    sm: Sessionmaker,
+    db: Database,
+    passwords: Passwords,
     *,
     user_id: int,
     current_password: str,
     new_password: str,
     username: str | None,
-    client: str,
-    ip: str,
+    keep_session: str | None,
+    origin: Origin,
     now: datetime,
-) -> None:
-    """Set or change a password (and a username for an account without one)."""
-    user = await _load(sm, user_id)
-    if user.password_hash is not None:
-        await _check_password(sm, user, current_password, ip=ip, now=now)
-    new_hash = await _hash(new_password)
+) -> int:
+    """Set or change the password (and a first username); every other session ends. Returns how many ended."""
+    row = await _load(db, user_id)
+    if row["password_hash"] is not None:
+        await _check_password(db, passwords, row, current_password, origin=origin, now=now)
+    new_hash = await passwords.hash(new_password)
+    kind = "password_changed" if row["password_hash"] is not None else "password_set"
     try:
-        async with sm.begin() as s:
-            if username is not None and user.username is None:
-                key = username_key(username)
-                await repository.set_username(s, user_id=user_id, username=username, username_key=key, now=now)
-            await repository.set_password_hash(s, user_id=user_id, password_hash=new_hash, now=now)
-            await events.record_event(
-                s, user_id=user_id, kind="password_set", method="password", client=client, ip=ip, now=now
+        async with db.connection() as conn, conn.transaction():
+            if username is not None and row["username"] is None:
+                await conn.execute(
+                    "UPDATE users SET username = $2, username_key = $3, updated_at = $4 WHERE id = $1",
+                    user_id, username, username_key(username), now,
+                )
+                await events.add_event(conn, user_id=user_id, kind="username_set", method="", now=now, **_of(origin))
+            await conn.execute(
+                "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1", user_id, new_hash, now
             )
-    except IntegrityError as exc:
-        if not _is_username_clash(exc):
+            ended = await _end_other_sessions(conn, user_id, keep_session)
+            await events.add_event(conn, user_id=user_id, kind=kind, method="password", now=now, **_of(origin))
+    except asyncpg.UniqueViolationError as exc:
+        if exc.constraint_name != USERNAME_CONSTRAINT:
             raise
         raise UsernameTaken() from exc
+    return ended
 
 
-async def reauthenticate(sm: Sessionmaker, *, user_id: int, password: str, ip: str, now: datetime) -> None:
+async def reauthenticate(
+    db: Database, passwords: Passwords, *, user_id: int, password: str, origin: Origin, now: datetime
+) -> None:
     """Confirm the logged-in user's password before a sensitive action; WrongPassword otherwise."""
-    user = await _load(sm, user_id)
-    if user.password_hash is None:
+    row = await _load(db, user_id)
+    if row["password_hash"] is None:
         raise WrongPassword()
-    await _check_password(sm, user, password, ip=ip, now=now)
+    await _check_password(db, passwords, row, password, origin=origin, now=now)
 
 
-async def logout_others(
-    sm: Sessionmaker, *, user_id: int, keep_key: str | None, client: str, ip: str, now: datetime
-) -> int:
+async def logout_others(db: Database, *, user_id: int, keep_session: str | None, origin: Origin, now: datetime) -> int:
     """End every other session of the user; return how many were ended."""
-    async with sm.begin() as s:
-        count = await delete_other_sessions(s, user_id=user_id, keep_key=keep_key)
-        await events.record_event(s, user_id=user_id, kind="logout_others", method="", client=client, ip=ip, now=now)
+    async with db.connection() as conn, conn.transaction():
+        count = await _end_other_sessions(conn, user_id, keep_session)
+        await events.add_event(conn, user_id=user_id, kind="logout_others", method="", now=now, **_of(origin))
     return count
 
 
@@ -132,39 +156,40 @@ async def recent_activity(sm: Sessionmaker, *, user_id: int, limit: int = 10) ->
         return await events.recent_events(s, user_id, limit)
 
 
-async def _check_password(sm: Sessionmaker, user: User, password: str, *, ip: str, now: datetime) -> None:
+async def _check_password(
+    db: Database, passwords: Passwords, row: asyncpg.Record, password: str, *, origin: Origin, now: datetime
+) -> None:
     """Verify the user's own password, throttled like logins (it is as guessable)."""
-    key = user.username_key or f"#{user.id}"
-    async with sm() as s:
-        wait = await throttle.minutes_to_wait(s, user_key=key, ip=ip, now=now)
-    if wait:
-        raise TooManyAttempts(wait)
-    ok = await _verify(user.password_hash, password)
-    async with sm.begin() as s:
-        if ok:
-            await throttle.clear_user(s, user_key=key)
-        else:
-            await throttle.record_failure(s, user_key=key, ip=ip, now=now)
-    if not ok:
+    async with db.connection() as conn:
+        reservation = await throttle.reserve(conn, user_key=row["username_key"] or f"#{row['id']}", ip=origin.ip, now=now)
+    if not await passwords.verify(row["password_hash"], password):
         raise WrongPassword()
+    async with db.connection() as conn:
+        await throttle.succeeded(conn, reservation)
 
 
-async def _load(sm: Sessionmaker, user_id: int) -> User:
-    async with sm() as s:
-        user = await repository.get_user(s, user_id)
-    if user is None:
+async def _store_password(db: Database, user_id: int, password_hash: str, *, now: datetime) -> None:
+    async with db.connection() as conn:
+        await conn.execute("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1", user_id, password_hash, now)
+
+
+async def _end_other_sessions(conn: asyncpg.Connection, user_id: int, keep_session: str | None) -> int:
+    status = await conn.execute(
+        "DELETE FROM web_sessions WHERE user_id = $1 AND id <> $2", user_id, digest(keep_session) if keep_session else ""
+    )
+    return int(status.split()[-1])
+
+
+async def _load(db: Database, user_id: int) -> asyncpg.Record:
+    async with db.connection() as conn:
+        row = await conn.fetchrow(f"SELECT {_USER_COLUMNS}, username_key FROM users WHERE id = $1", user_id)
+    if row is None:
         raise InvalidCredentials()
-    return user
+    return row
 
 
-async def _hash(password: str) -> str:
-    # argon2 takes tens of milliseconds of CPU: keep it off the event loop.
-    return await asyncio.to_thread(hash_password, password)
+def _of(origin: Origin) -> dict[str, str]:
+    return {"client": origin.client, "ip": origin.ip}
 
 
-async def _verify(password_hash: str | None, password: str) -> bool:
-    return await asyncio.to_thread(verify_password, password_hash, password)
-
-
-def _is_username_clash(exc: IntegrityError) -> bool:
-    return USERNAME_CONSTRAINT in str(exc.orig)
+__all__ = ["AccountDisabled", "InvalidCredentials", "TooManyAttempts", "UsernameTaken", "WrongPassword"]

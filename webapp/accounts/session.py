@@ -1,4 +1,4 @@
-"""Who is logged in: log in (new session id), log out, the current user, recent-authentication checks."""
+"""Who is logged in: log in (new session id), log out, the current account, recent-authentication checks."""
 
 from __future__ import annotations
 
@@ -8,66 +8,49 @@ from functools import wraps
 from aiohttp import web
 from aiohttp_session import get_session, new_session
 
-from webapp.accounts import repository
-from webapp.csrf import SESSION_FIELD
-from webapp.keys import clock_key, db_key, settings_key
-from webapp.models import User
-from webapp.security import random_token
-from webapp.sessions import storage_of
-
-user_key = web.RequestKey("current_user", User | None)  # type: ignore[arg-type]
-# Authentication state is made afresh at login; the rest (flash messages, the WeChat browser nonce) carries over.
-_RESET_ON_LOGIN = ("uid", "auth_at", SESSION_FIELD)
+from webapp.accounts.account import Account
+from webapp.keys import clock_key, settings_key
+from webapp.sessions import account_key, storage_of
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-async def current_user(request: web.Request) -> User | None:
-    """The logged-in user, loaded once per request; None when anonymous."""
-    if user_key in request:
-        return request[user_key]
-    session = await get_session(request)
-    uid = session.get("uid")
-    user = None
-    if isinstance(uid, int):
-        async with request.app[db_key]() as s:
-            user = await repository.get_user(s, uid)
-        if user is None:  # account deleted: forget the stale session
-            session.invalidate()
-    request[user_key] = user
-    return user
+async def current_user(request: web.Request) -> Account | None:
+    """The logged-in account (loaded with the session, once per request); None when anonymous."""
+    if account_key not in request:
+        await get_session(request)  # loading the session loads its account
+    return request.get(account_key)
 
 
-async def login_user(request: web.Request, user: User) -> None:
-    """Start a fresh session for `user`: a new id (no fixation) and a new CSRF token."""
+async def login_user(request: web.Request, account: Account, *, method: str) -> None:
+    """Start a fresh session for `account`: a new id (no fixation); the login counts as recent."""
     old = await get_session(request)
-    kept = {k: v for k, v in old.items() if k not in _RESET_ON_LOGIN}
     old_key = old.identity
     session = await new_session(request)
-    session.update(kept)
-    session["uid"] = user.id
+    session["uid"] = account.id
     session["auth_at"] = request.app[clock_key]().timestamp()
-    session[SESSION_FIELD] = random_token()
+    session["auth_method"] = method
     if old_key:
         await storage_of(request).delete(old_key)
-    request[user_key] = user
+    request[account_key] = account
 
 
 async def logout_user(request: web.Request) -> None:
     """End the session on the server and in the browser."""
     session = await get_session(request)
     session.invalidate()
-    request[user_key] = None
+    request[account_key] = None
 
 
-async def mark_recent_auth(request: web.Request) -> None:
-    """Record that the user just proved who they are (password or WeChat)."""
+async def mark_recent_auth(request: web.Request, *, method: str) -> None:
+    """Record that the user just proved who they are (password, or a scan of their own WeChat)."""
     session = await get_session(request)
     session["auth_at"] = request.app[clock_key]().timestamp()
+    session["auth_method"] = method
 
 
 async def has_recent_auth(request: web.Request) -> bool:
-    """True when the user authenticated within the configured window (10 minutes)."""
+    """True when the user authenticated within RECENT_AUTH_S."""
     session = await get_session(request)
     auth_at = session.get("auth_at")
     if not isinstance(auth_at, (int, float)):
@@ -76,16 +59,29 @@ async def has_recent_auth(request: web.Request) -> bool:
     return 0 <= age <= request.app[settings_key].recent_auth_s
 
 
+async def session_key(request: web.Request) -> str | None:
+    """The current session's cookie value (its id), if it is stored."""
+    return (await get_session(request)).identity
+
+
 def login_required(handler: Handler) -> Handler:
-    """Redirect anonymous visitors to the login page, coming back here afterwards."""
+    """Redirect anonymous visitors to the login page, coming back here afterwards (401 under /api/)."""
 
     @wraps(handler)
     async def wrapper(request: web.Request) -> web.StreamResponse:
         if await current_user(request) is None:
             if request.path.startswith("/api/"):
                 raise web.HTTPUnauthorized()
-            login = request.app.router["login"].url_for().with_query(next=request.path_qs)
+            login = request.app.router["login"].url_for().with_query(next=request.path_qs, why="login_required")
             raise web.HTTPFound(login)
         return await handler(request)
 
     return wrapper
+
+
+async def require_user(request: web.Request) -> Account:
+    """The account of a handler behind login_required."""
+    user = await current_user(request)
+    if user is None:
+        raise web.HTTPUnauthorized()
+    return user

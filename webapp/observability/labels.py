@@ -30,7 +30,7 @@ WECHAT_ERRCODES = frozenset(
     | {str(c) for c in (40001, 40002, 40003, 40013, 40014, 40029, 40030, 40125, 40163, 40164, 41001, 41002)}
     | {str(c) for c in (41003, 41004, 41008, 41009, 42001, 42002, 42003, 45009, 45011, 48001, 50001)}
 )
-REFRESH_OUTCOMES = frozenset({"refreshed", "reauth_required", "failed", "skipped", "profile_synced"})
+REFRESH_OUTCOMES = frozenset({"refreshed", "reauth_required", "failed", "skipped", "parked", "profile_synced"})
 OAUTH_STATE_EVENTS = frozenset({"created", "completed", "expired", "rejected"})
 THROTTLE_KINDS = frozenset({"login_user", "login_ip", "flow_start", "signup_ip", "reauth", "follow_poll"})
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})

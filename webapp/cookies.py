@@ -1,0 +1,118 @@
+"""Cookies the site sets besides the session: signed values, and cookies queued for whatever response goes out.
+
+Anonymous visitors get no server-side session: what their browser must carry (the CSRF nonce,
+the WeChat browser nonce, a flash message, the outcome of a WeChat callback) lives in cookies.
+Values that must not be forged are signed with a key derived from SECRET_KEY for one purpose.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from dataclasses import dataclass
+from http.cookies import SimpleCookie
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from webapp.keys import settings_key
+
+_PENDING = web.RequestKey("pending_cookies", dict)  # type: ignore[var-annotated]
+
+
+def derive_key(secret_key: str, purpose: str) -> bytes:
+    """A key for one purpose, so a value signed for one use is worthless for another."""
+    return hmac.new(secret_key.encode("utf-8"), f"webapp:{purpose}".encode(), hashlib.sha256).digest()
+
+
+def b64(raw: bytes) -> str:
+    """URL-safe base64 without padding."""
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def unb64(text: str) -> bytes:
+    """Inverse of b64; raises ValueError on garbage."""
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class Signer:
+    """Signs small JSON values with a timestamp; unsign checks the signature and the age."""
+
+    def __init__(self, secret_key: str, purpose: str) -> None:
+        self._key = derive_key(secret_key, f"cookie:{purpose}")
+
+    def sign(self, value: Any, *, now: float) -> str:
+        """`payload.timestamp.mac`, all URL-safe."""
+        body = f"{b64(orjson.dumps(value))}.{int(now)}"
+        return f"{body}.{self._mac(body)}"
+
+    def unsign(self, token: str | None, *, now: float, max_age_s: float) -> Any | None:
+        """The value, or None when the token is missing, forged, malformed or too old."""
+        if not token or len(token) > 4096 or token.count(".") != 2:
+            return None
+        body, _, mac = token.rpartition(".")
+        if not hmac.compare_digest(mac, self._mac(body)):
+            return None
+        payload, _, stamp = body.partition(".")
+        try:
+            age = now - int(stamp)
+            value = orjson.loads(unb64(payload))
+        except ValueError:
+            return None
+        return value if 0 <= age <= max_age_s else None
+
+    def _mac(self, body: str) -> str:
+        return b64(hmac.new(self._key, body.encode("ascii"), hashlib.sha256).digest()[:24])
+
+
+@dataclass(frozen=True)
+class _Cookie:
+    value: str | None  # None deletes
+    max_age: int | None
+
+
+def set_later(request: web.Request, name: str, value: str, *, max_age: int | None = None) -> None:
+    """Set a cookie on the response of this request, whether returned or raised (e.g. a redirect)."""
+    request.setdefault(_PENDING, {})[name] = _Cookie(value, max_age)
+
+
+def delete_later(request: web.Request, name: str) -> None:
+    """Delete a cookie with the response of this request."""
+    request.setdefault(_PENDING, {})[name] = _Cookie(None, None)
+
+
+def pending(request: web.Request, name: str) -> str | None:
+    """A value queued by set_later in this request, else the cookie the browser sent."""
+    queued = request.get(_PENDING, {}).get(name)
+    if queued is not None:
+        return queued.value
+    return request.cookies.get(name)
+
+
+async def apply_pending(request: web.Request, response: web.StreamResponse) -> None:
+    """on_response_prepare hook: write the queued cookies (HttpOnly, SameSite=Lax, Secure under https).
+
+    The response's own cookies were already turned into headers when this hook runs, so the
+    Set-Cookie headers are added here directly.
+    """
+    queued = request.get(_PENDING)
+    if not queued:
+        return
+    secure = request.app[settings_key].secure_cookies
+    for name, cookie in queued.items():
+        jar: SimpleCookie = SimpleCookie()
+        jar[name] = cookie.value or ""
+        morsel = jar[name]
+        morsel["path"] = "/"
+        morsel["httponly"] = True
+        morsel["samesite"] = "Lax"
+        if secure:
+            morsel["secure"] = True
+        if cookie.value is None:
+            morsel["max-age"] = 0
+            morsel["expires"] = "Thu, 01 Jan 1970 00:00:00 GMT"
+        elif cookie.max_age is not None:
+            morsel["max-age"] = cookie.max_age
+        response.headers.add("Set-Cookie", morsel.OutputString())

@@ -1,0 +1,35 @@
+"""argon2id password hashing with bounded concurrency, off the event loop.
+
+Each argon2 hash or verification holds 64 MiB and tens of milliseconds of CPU: a burst of logins
+must queue for a few slots rather than run all at once and exhaust memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+from webapp.security import hash_password, needs_rehash, verify_password
+
+
+class Passwords:
+    """Hash and verify passwords in worker threads, at most `concurrency` at a time in this process."""
+
+    def __init__(self, *, concurrency: int | None = None) -> None:
+        self.concurrency = concurrency or os.cpu_count() or 2
+        self._slots = asyncio.Semaphore(self.concurrency)
+
+    async def hash(self, password: str) -> str:
+        """An argon2id hash of `password`."""
+        async with self._slots:
+            return await asyncio.to_thread(hash_password, password)
+
+    async def verify(self, password_hash: str | None, password: str) -> bool:
+        """Check a password; with no hash (unknown user) still spend the time of one verification."""
+        async with self._slots:
+            return await asyncio.to_thread(verify_password, password_hash, password)
+
+    @staticmethod
+    def needs_rehash(password_hash: str) -> bool:
+        """True when the hash was made with weaker parameters than today's."""
+        return needs_rehash(password_hash)
