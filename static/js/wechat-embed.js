@@ -1,19 +1,34 @@
-// Embedded WeChat QR on the login page: load wxLogin.js, build the iframe, fall back to the link.
+// Embedded WeChat QR on the login page: ask the site for a state (only now: reading the page stores
+// nothing), load wxLogin.js, build the QR, and renew it before the state expires.
 (function () {
   var box = document.getElementById("wechat-qr");
   if (!box) return;
   var fallback = document.getElementById("wechat-qr-fallback");
+  var busy = document.getElementById("wechat-qr-busy");
   var selfRedirect = box.getAttribute("data-self-redirect") === "true";
+  var renewTimer = null;
 
-  function showFallback() {
+  function showFallback(limited) {
     box.hidden = true;
     var hint = document.getElementById("wechat-qr-hint");
     if (hint) hint.hidden = true;
-    if (fallback) fallback.hidden = false;
+    if (limited && busy) busy.hidden = false;
+    else if (fallback) fallback.hidden = false;
   }
 
-  function build() {
-    if (typeof window.WxLogin !== "function") return showFallback();
+  function fetchState() {
+    return fetch(box.getAttribute("data-state-url"), {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "X-CSRF-Token": box.getAttribute("data-csrf"), "Accept": "application/json" }
+    }).then(function (response) {
+      if (response.status === 429) throw new Error("limited");
+      if (!response.ok) throw new Error("state " + response.status);
+      return response.json();
+    });
+  }
+
+  function build(state) {
     new window.WxLogin({
       self_redirect: selfRedirect,
       id: "wechat-qr",
@@ -21,7 +36,7 @@
       scope: "snsapi_login",
       // wxLogin.js concatenates these raw: encode them here.
       redirect_uri: encodeURIComponent(box.getAttribute("data-redirect-uri")),
-      state: box.getAttribute("data-state"),
+      state: state,
       lang: document.documentElement.lang === "en" ? "en" : "",
       stylelite: 1,
       fast_login: 0
@@ -33,12 +48,28 @@
       frame.setAttribute("sandbox", "allow-scripts allow-same-origin allow-top-navigation allow-forms");
       frame.src = frame.src;
     }
+    box.setAttribute("data-state", state);
     box.setAttribute("data-ready", "true");
+  }
+
+  function show() {
+    fetchState().then(function (answer) {
+      build(answer.state);
+      // A minute before the state expires, a new QR replaces this one (a QR left open stays valid).
+      var renewIn = Math.max(30, (answer.expires_in || 600) - 60) * 1000;
+      clearTimeout(renewTimer);
+      renewTimer = setTimeout(show, renewIn);
+    }).catch(function (error) {
+      showFallback(error && error.message === "limited");
+    });
   }
 
   var script = document.createElement("script");
   script.src = box.getAttribute("data-js-url");
-  script.onload = build;
-  script.onerror = showFallback;
+  script.onload = function () {
+    if (typeof window.WxLogin !== "function") return showFallback(false);
+    show();
+  };
+  script.onerror = function () { showFallback(false); };
   document.head.appendChild(script);
 })();

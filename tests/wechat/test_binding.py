@@ -52,8 +52,8 @@ async def test_bind_needs_a_recent_login(world: World) -> None:
     await browser.signup("carol", PASSWORD)
     world.clock.advance(minutes=11)
     resp = await browser.post("/settings/wechat/bind", {})
-    assert resp.status == 403
-    assert "recent login" in await resp.text()
+    assert (resp.status, resp.headers["Location"]) == (302, "/settings/confirm?next=/settings%23wechat")
+    assert "This change needs a recent login." in await (await browser.get(resp.headers["Location"])).text()
     resp = await browser.post("/settings/reauth", {"password": PASSWORD, "next": "/settings"})
     assert resp.status == 302
     authorize = await browser.start("POST /settings/wechat/bind")
@@ -130,7 +130,7 @@ async def test_unbind_needs_a_recent_login(world: World) -> None:
     await _bind(browser, 1)
     world.clock.advance(minutes=11)
     resp = await browser.post("/settings/wechat/unbind", {})
-    assert resp.status == 403
+    assert (resp.status, resp.headers["Location"]) == (302, "/settings/confirm?next=/settings%23wechat")
     assert await count(world.sm, WeChatIdentity) == 1
 
 

@@ -39,10 +39,10 @@ async def test_malformed_state_is_a_clear_400_and_writes_nothing(world: World, q
     assert await table_counts(world.sm) == before
 
 
-async def test_unknown_state_is_400(world: World) -> None:
+async def test_unknown_state_is_400_and_called_not_valid_rather_than_expired(world: World) -> None:
     browser = world.browser()
     status, text = await _outcome(browser, await browser.get("/auth/wechat/callback?code=x&state=Unknown123"))
-    assert status == 400 and "expired" in text
+    assert status == 400 and "This login link is not valid" in text and "expired" not in text
 
 
 async def test_expired_state_is_400_and_the_code_is_not_spent(world: World) -> None:

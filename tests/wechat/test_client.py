@@ -355,10 +355,10 @@ async def test_ok_answer_without_access_token_is_malformed(sim: SimRef, wechat_c
     assert isinstance(info.value, WeChatUnavailable)
 
 
-async def test_control_characters_in_nickname_are_tolerated(sim: SimRef, wechat_client: WeChatClient) -> None:
+async def test_control_characters_in_nickname_are_tolerated_and_cleaned(sim: SimRef, wechat_client: WeChatClient) -> None:
     await sim.fault(USERINFO_PATH, body='{"openid": "o1", "nickname": "a\tb\x01c", "headimgurl": ""}')
     profile = await wechat_client.user_info("x" * 90, "o1")
-    assert profile == WeChatProfile(openid="o1", nickname="a\tb\x01c", avatar_url="", unionid=None)
+    assert profile == WeChatProfile(openid="o1", nickname="a bc", avatar_url="", unionid=None)
 
 
 # --- secrets never leak ---------------------------------------------------------------------

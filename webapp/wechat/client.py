@@ -19,11 +19,14 @@ from webapp.wechat.errors import (
     AccessTokenExpired,
     AccessTokenInvalid,
     InvalidOpenid,
+    MalformedResponse,
     RateLimited,
     WeChatAPIError,
     WeChatBusy,
     WeChatUnavailable,
 )
+from webapp.observability.wechat import wechat_call_logged
+from webapp.text import clean_text
 from webapp.wechat.schemas import OAuthToken, WeChatApp, WeChatProfile
 
 ACCESS_TOKEN_PATH = "/sns/oauth2/access_token"
@@ -76,19 +79,25 @@ class WeChatClient:
         )
         return OAuthToken.from_payload(payload, now=issued_at)
 
-    async def refresh(self, app: WeChatApp, refresh_token: str) -> OAuthToken:
-        """Refresh an access token; retried while WeChat is busy or rate limited."""
+    async def refresh(self, app: WeChatApp, refresh_token: str, *, openid: str | None = None) -> OAuthToken:
+        """Refresh an access token (for `openid`, when given); retried while WeChat is busy or rate limited."""
         # WeChat does not need the secret here, so it is not sent.
         params = {"appid": app.appid, "grant_type": "refresh_token", "refresh_token": refresh_token}
         issued_at = self._now()
         payload = await self._with_retries(lambda: self._get_json(REFRESH_TOKEN_PATH, params))
-        return OAuthToken.from_payload(payload, now=issued_at)
+        token = OAuthToken.from_payload(payload, now=issued_at)
+        if openid is not None and token.openid != openid:
+            raise MalformedResponse("refresh answered for another openid", path=REFRESH_TOKEN_PATH)
+        return token
 
     async def user_info(self, access_token: str, openid: str, *, lang: str = "zh_CN") -> WeChatProfile:
         """Fetch the user's profile; retried while WeChat is busy or rate limited."""
         params = {"access_token": access_token, "openid": openid, "lang": lang}
         payload = await self._with_retries(lambda: self._get_json(USERINFO_PATH, params))
-        return WeChatProfile.from_payload(payload)
+        profile = WeChatProfile.from_payload(payload)
+        if profile.openid != openid:
+            raise MalformedResponse("userinfo answered for another openid", path=USERINFO_PATH)
+        return profile
 
     async def check_access_token(self, access_token: str, openid: str) -> bool:
         """Return whether WeChat still accepts this access token for this openid."""
@@ -108,24 +117,23 @@ class WeChatClient:
         return await call()
 
     async def _get_json(self, path: str, params: Mapping[str, str]) -> dict[str, Any]:
-        """GET a /sns/* path and return its JSON object, or raise a typed WeChatError."""
+        """GET a /sns/* path and return its JSON object, or raise a typed WeChatError; every call is logged once."""
         started = time.monotonic()
         try:
             payload = await self._fetch(path, params)
-        except WeChatUnavailable as exc:
-            logger.warning("wechat %s unavailable: %s elapsed_ms=%d", path, exc.errmsg, _ms_since(started))
-            raise
+        except _Unusable as exc:
+            wechat_call_logged(path, "transport", time.monotonic() - started, reason=exc.reason)
+            raise WeChatUnavailable(exc.message, path=path) from exc.__cause__
         errcode = payload.get("errcode", 0)
-        ok = errcode in (0, "0", None)
-        level = logging.INFO if ok else logging.WARNING
-        logger.log(level, "wechat %s errcode=%s elapsed_ms=%d", path, errcode, _ms_since(started))
-        if ok:
-            return payload
-        errmsg = _redact(str(payload.get("errmsg", "")), params)
+        errmsg = clean_text(_redact(str(payload.get("errmsg", ""))[:500], params), 200)
         try:
-            code = int(errcode)
-        except (TypeError, ValueError):
+            code = 0 if errcode in (0, "0", None) else int(errcode)
+        except (TypeError, ValueError, OverflowError):
+            wechat_call_logged(path, "transport", time.monotonic() - started, reason="bad_errcode")
             raise WeChatUnavailable(f"errcode is not a number: {type(errcode).__name__}", path=path) from None
+        wechat_call_logged(path, code, time.monotonic() - started, errmsg=errmsg)
+        if code == 0:
+            return payload
         raise WeChatAPIError.from_payload(code, errmsg, path=path)
 
     async def _fetch(self, path: str, params: Mapping[str, str]) -> dict[str, Any]:
@@ -140,18 +148,27 @@ class WeChatClient:
             detail = _redact(str(exc), params)
             cause = exc if detail == str(exc) else _RedactedCause(f"{type(exc).__name__}: {detail}")
             message = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
-            raise WeChatUnavailable(message, path=path) from cause
+            reason = "timeout" if isinstance(exc, asyncio.TimeoutError) else "connection"
+            raise _Unusable(message, reason) from cause
         if status != 200:
-            raise WeChatUnavailable(f"HTTP {status}", path=path)
+            raise _Unusable(f"HTTP {status}", f"http_{status}")
         try:
             # /sns/* says text/plain with no charset while sending UTF-8; nicknames may hold
             # control characters, hence strict=False (as wechatpy does).
             payload = json.loads(body.decode("utf-8"), strict=False)
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise WeChatUnavailable(f"body is not UTF-8 JSON ({type(exc).__name__})", path=path) from exc
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+            raise _Unusable(f"body is not UTF-8 JSON ({type(exc).__name__})", "bad_json") from exc
         if not isinstance(payload, dict):
-            raise WeChatUnavailable(f"body is a JSON {type(payload).__name__}, not an object", path=path)
+            raise _Unusable(f"body is a JSON {type(payload).__name__}, not an object", "not_object")
         return payload
+
+
+class _Unusable(Exception):
+    """No usable answer: the message for WeChatUnavailable, and a fixed word for logs and metrics."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.message, self.reason = message, reason
 
 
 class _RedactedCause(Exception):
@@ -168,6 +185,3 @@ def _redact(text: str, params: Mapping[str, str]) -> str:
                 text = text.replace(form, "***")
     return text
 
-
-def _ms_since(started: float) -> int:
-    return round((time.monotonic() - started) * 1000)

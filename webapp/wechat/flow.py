@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 from aiohttp import web
-from aiohttp_session import get_session
 
+from webapp import ratelimit
 from webapp.clientinfo import client_ip, coarse_client, is_wechat_browser
-from webapp.keys import clock_key, db_key, settings_key
+from webapp.cookies import pending, set_later
+from webapp.keys import clock_key, database_key, settings_key
+from webapp.observability import metrics
 from webapp.security import random_token
 from webapp.settings import Settings
 from webapp.wechat import states, urls
 from webapp.wechat.schemas import WeChatApp
 from webapp.wechat.service import Actor
 
-BROWSER_NONCE = "wx_browser"
-METHODS = {"qr": "wechat_qr", "embedded": "wechat_embedded", "mp_base": "wechat_mp", "mp_userinfo": "wechat_mp"}
+# The browser binding of OAuth states: a random value in its own cookie (no server-side session needed).
+BROWSER_COOKIE = "webapp_wx"
+BROWSER_COOKIE_MAX_AGE = 24 * 3600
+METHODS = {
+    "qr": "wechat_qr", "embedded": "wechat_embedded", "mp_base": "wechat_mp", "mp_userinfo": "wechat_mp",
+    "mp_follow": "wechat_follow",
+}
+
+
+class FlowLimited(web.HTTPTooManyRequests):
+    """This client address started too many WeChat flows in the current window."""
 
 
 def website_app(settings: Settings) -> WeChatApp | None:
@@ -50,33 +61,38 @@ def available_flow(request: web.Request, *, step_up: bool = False) -> states.Flo
 
 
 async def browser_nonce(request: web.Request) -> str:
-    """A random value kept in this browser's session; states are bound to its hash."""
-    session = await get_session(request)
-    nonce = session.get(BROWSER_NONCE)
-    if not isinstance(nonce, str):
+    """This browser's random binding value (its own cookie, created here if missing); states keep its hash."""
+    nonce = await current_nonce(request)
+    if nonce is None:
         nonce = random_token()
-        session[BROWSER_NONCE] = nonce
+        set_later(request, BROWSER_COOKIE, nonce, max_age=BROWSER_COOKIE_MAX_AGE)
     return nonce
 
 
 async def current_nonce(request: web.Request) -> str | None:
-    """The nonce if this request carries the session that has one (not inside a cross-site iframe)."""
-    session = await get_session(request)
-    nonce = session.get(BROWSER_NONCE)
-    return nonce if isinstance(nonce, str) else None
+    """The binding value this request carries (none inside WeChat's cross-site QR iframe)."""
+    nonce = pending(request, BROWSER_COOKIE)
+    return nonce if nonce and 20 <= len(nonce) <= 64 else None
 
 
 async def new_state(
     request: web.Request, *, flow: states.Flow, purpose: states.Purpose, next_path: str, user_id: int | None = None
 ) -> tuple[str, WeChatApp]:
-    """Store a state for this browser and return it with the app that serves the flow."""
+    """Store a state for this browser and return it with the app that serves the flow; FlowLimited past the limit."""
     settings = request.app[settings_key]
     app = official_account(settings) if flow.startswith("mp_") else website_app(settings)
     assert app is not None, "callers check available_flow first"
-    state = await states.create(
-        request.app[db_key], purpose=purpose, flow=flow, appid=app.appid, next_path=next_path,
-        browser_nonce=await browser_nonce(request), now=request.app[clock_key](), user_id=user_id,
-    )
+    nonce = await browser_nonce(request)
+    async with request.app[database_key].connection() as conn:
+        state = await states.create(
+            conn, purpose=purpose, flow=flow, appid=app.appid, next_path=next_path, browser_nonce=nonce,
+            now=request.app[clock_key](), user_id=user_id, rate_key=ratelimit.client_key(client_ip(request)),
+            limit=settings.state_rate_limit,
+        )
+    if state is None:
+        metrics.throttled("flow_start")
+        raise FlowLimited()
+    metrics.oauth_state("created")
     return state, app
 
 

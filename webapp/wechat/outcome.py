@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from webapp.wechat.errors import (
     CodeAlreadyUsed,
     InvalidCode,
+    MalformedResponse,
     Misconfigured,
     RateLimited,
     WeChatBusy,
@@ -20,8 +21,10 @@ from webapp.wechat.schemas import WeChatApp
 log = logging.getLogger("webapp.wechat")
 
 Kind = Literal[
-    "login", "bound", "already_bound", "conflict", "need_userinfo", "snapshot", "cancelled", "failed"
+    "login", "bound", "already_bound", "conflict", "need_userinfo", "snapshot", "cancelled", "failed",
+    "reauthenticated",
 ]
+_KINDS = frozenset(Kind.__args__)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -32,19 +35,26 @@ class Outcome:
     user_id: int | None = None
     created: bool = False
     reason: str = ""
+    other_user_id: int | None = None  # a conflict: who has this WeChat
+    # The logged-in account's fields when the login just loaded them (not stored with the state).
+    account: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         """JSON for the state row."""
-        return asdict(self)
+        return {"kind": self.kind, "user_id": self.user_id, "created": self.created, "reason": self.reason,
+                "other_user_id": self.other_user_id}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Outcome:
-        """Inverse of to_json (ignores bookkeeping keys such as `claimed`)."""
+        """Inverse of to_json (ignores bookkeeping keys such as `claimed`; anything odd is a failure)."""
+        kind = data.get("kind")
+        user_id, other = data.get("user_id"), data.get("other_user_id")
         return cls(
-            kind=data.get("kind", "failed"),
-            user_id=data.get("user_id"),
-            created=bool(data.get("created")),
-            reason=str(data.get("reason", "")),
+            kind=kind if kind in _KINDS else "failed",
+            user_id=user_id if isinstance(user_id, int) else None,
+            created=data.get("created") is True,
+            reason=str(data.get("reason", ""))[:40],
+            other_user_id=other if isinstance(other, int) else None,
         )
 
 
@@ -52,6 +62,9 @@ def failure(exc: WeChatError, *, app: WeChatApp) -> Outcome:
     """Map a WeChat error to a failed outcome; operator problems go to the log."""
     if isinstance(exc, (InvalidCode, CodeAlreadyUsed)):
         reason = "code_expired"
+    elif isinstance(exc, MalformedResponse):
+        log.warning("WeChat answered app %s with data we refuse: %s", app.appid, exc.errmsg)
+        reason = "bad_answer"
     elif isinstance(exc, (WeChatBusy, RateLimited)):
         reason = "busy"
     elif isinstance(exc, Misconfigured):
@@ -73,8 +86,11 @@ FAILURE_STATUS = {
     "code_expired": 400,
     "busy": 503,
     "unavailable": 502,
+    "bad_answer": 502,
     "misconfigured": 503,
     "error": 502,
     "conflict_retry": 409,
     "merge_unavailable": 400,
+    "disabled": 403,
+    "reauth_other_wechat": 403,
 }

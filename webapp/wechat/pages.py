@@ -5,31 +5,44 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from aiohttp_session import get_session
 
 from webapp.accounts import service as accounts_service
-from webapp.accounts.errors import InvalidCredentials, TooManyAttempts
+from webapp.accounts.account import Account
+from webapp.accounts.errors import AccountDisabled, InvalidCredentials, TooManyAttempts
 from webapp.accounts.forms import field_text
 from webapp.accounts.session import current_user, login_user
-from webapp.clientinfo import client_ip, coarse_client
+from webapp.accounts.views import disabled_message, origin, too_many_attempts
+from webapp.cookies import delete_later, pending, set_later
 from webapp.i18n import gettext as _
-from webapp.keys import clock_key, db_key
-from webapp.models import User
+from webapp.keys import clock_key, database_key, outcome_signer_key, passwords_key
 from webapp.security import safe_next
 from webapp.templating import flash, render
 from webapp.wechat import flow, service
 from webapp.wechat.outcome import FAILURE_STATUS, Outcome
 
-OUTCOME_KEY = "wx_outcome"
+OUTCOME_COOKIE = "webapp_wx_outcome"
 FRESH_ACCOUNT_S = 600  # "I already have an account" is offered for this long after the account was made
 
 
 async def remember_outcome(request: web.Request, outcome: Outcome, *, next_path: str, **extra: Any) -> None:
-    """Keep the outcome in the session for the page that explains it."""
-    session = await get_session(request)
-    session[OUTCOME_KEY] = {
-        **outcome.to_json(), "next": next_path, "at": request.app[clock_key]().timestamp(), **extra
-    }
+    """Keep the outcome for the page that explains it: a signed cookie, so anonymous browsers store nothing."""
+    now = request.app[clock_key]().timestamp()
+    value = {**outcome.to_json(), "next": next_path, "at": now, **extra}
+    set_later(request, OUTCOME_COOKIE, request.app[outcome_signer_key].sign(value, now=now), max_age=FRESH_ACCOUNT_S)
+
+
+def recalled_outcome(request: web.Request) -> dict[str, Any] | None:
+    """The outcome remembered for this browser, if it is genuine and recent."""
+    now = request.app[clock_key]().timestamp()
+    value = request.app[outcome_signer_key].unsign(
+        pending(request, OUTCOME_COOKIE), now=now, max_age_s=FRESH_ACCOUNT_S
+    )
+    return value if isinstance(value, dict) else None
+
+
+def forget_outcome(request: web.Request) -> None:
+    """Drop the remembered outcome (it no longer applies)."""
+    delete_later(request, OUTCOME_COOKIE)
 
 
 def _messages(reason: str) -> tuple[str, str]:
@@ -45,15 +58,17 @@ def _messages(reason: str) -> tuple[str, str]:
         "error": (_("WeChat login failed"), _("Something went wrong at WeChat. Try again in a moment.")),
         "conflict_retry": (_("WeChat login failed"), _("Please try again.")),
         "merge_unavailable": (_("This account cannot be linked"), _("Log in with your password, then bind WeChat in settings.")),
+        "bad_answer": (_("WeChat login failed"), _("WeChat sent an answer we cannot use. Try again in a moment, or log in another way.")),
+        "disabled": (_("This account is disabled"), disabled_message()),
+        "reauth_other_wechat": (_("That is not the WeChat bound to your account"), _("To confirm it's you, scan with the WeChat already bound to this account, or use your password. You are still logged in as before.")),
     }
     return table.get(reason, table["error"])
 
 
 async def outcome_page(request: web.Request) -> web.Response:
     """Explain the last WeChat outcome of this browser; home if there is none."""
-    session = await get_session(request)
-    data = session.get(OUTCOME_KEY)
-    if not isinstance(data, dict):
+    data = recalled_outcome(request)
+    if data is None:
         raise web.HTTPFound(request.app.router["home"].url_for())
     outcome = Outcome.from_json(data)
     context = _context(request, data)
@@ -84,45 +99,45 @@ def _retry_url(request: web.Request, data: dict[str, Any], next_path: str) -> st
     return str(request.app.router["wechat_start"].url_for().with_query(next=next_path))
 
 
-async def _fresh_account(request: web.Request, data: dict[str, Any]) -> User | None:
+async def _fresh_account(request: web.Request, data: dict[str, Any]) -> Account | None:
     """The account this WeChat login just created, while it may still be merged into another."""
     user = await current_user(request)
     fresh_id = data.get("fresh_user_id")
-    age = request.app[clock_key]().timestamp() - float(data.get("at", 0))
-    if user is None or user.id != fresh_id or user.password_hash is not None or not 0 <= age <= FRESH_ACCOUNT_S:
+    at = data.get("at")
+    age = request.app[clock_key]().timestamp() - (at if isinstance(at, (int, float)) else 0)
+    if user is None or user.id != fresh_id or user.has_password or not 0 <= age <= FRESH_ACCOUNT_S:
         return None
     return user
 
 
 async def link_existing_account(request: web.Request) -> web.StreamResponse:
     """Log in with a password and move the just-created WeChat account's identity onto that account."""
-    session = await get_session(request)
-    data = session.get(OUTCOME_KEY)
-    fresh = await _fresh_account(request, data) if isinstance(data, dict) else None
-    if fresh is None or not isinstance(data, dict):
+    data = recalled_outcome(request)
+    fresh = await _fresh_account(request, data) if data is not None else None
+    if fresh is None or data is None:
         await flash(request, _("That offer has expired. Log in with your password, then bind WeChat in settings."), "error")
         raise web.HTTPFound(request.app.router["settings"].url_for())
     form = await request.post()
     username, password = field_text(form, "username"), field_text(form, "password")
-    sm, now = request.app[db_key], request.app[clock_key]()
-    actor = flow.actor(request, "")
+    db, now = request.app[database_key], request.app[clock_key]()
     try:
         existing = await accounts_service.authenticate(
-            sm, username=username, password=password, client=coarse_client(request.headers.get("User-Agent", "")),
-            ip=client_ip(request), now=now,
+            db, request.app[passwords_key], username=username, password=password, origin=origin(request), now=now
         )
-    except (InvalidCredentials, TooManyAttempts) as exc:
+    except (InvalidCredentials, TooManyAttempts, AccountDisabled) as exc:
         error = (
-            _("Too many failed attempts. Try again in %(minutes)s minutes.", minutes=exc.minutes)
-            if isinstance(exc, TooManyAttempts) else _("Wrong username or password.")
+            too_many_attempts(exc.minutes) if isinstance(exc, TooManyAttempts)
+            else disabled_message() if isinstance(exc, AccountDisabled) else _("Wrong username or password.")
         )
-        context = _context(request, data, can_link=True, errors={"link": error}, form={"username": username})
+        context = _context(request, data, can_link=True, errors={"link": error}, form={"username": username[:200]})
         return await render(request, "wechat/outcome.html", context, status=400)
-    outcome = await service.merge_fresh_account(sm, fresh_user_id=fresh.id, into_user_id=existing.id, actor=actor, now=now)
+    outcome = await service.merge_fresh_account(
+        db, fresh_user_id=fresh.id, into_user_id=existing.id, actor=flow.actor(request, ""), now=now
+    )
     if outcome.kind != "bound":
         await remember_outcome(request, outcome, next_path=safe_next(data.get("next")))
         raise web.HTTPFound(request.app.router["wechat_continue"].url_for())
-    session.pop(OUTCOME_KEY, None)
-    await login_user(request, existing)
+    forget_outcome(request)
+    await login_user(request, existing, method="password")
     await flash(request, _("WeChat is now bound to your account."), "success")
     raise web.HTTPFound(safe_next(data.get("next")))

@@ -1,4 +1,4 @@
-"""What pages outside this package show of WeChat: the settings section and the login options."""
+"""What pages outside this package show of WeChat: the settings section, login options, the confirm page."""
 
 from __future__ import annotations
 
@@ -6,51 +6,54 @@ from typing import Any
 
 from aiohttp import web
 
+from webapp.accounts.account import Account
 from webapp.accounts.session import has_recent_auth
-from webapp.keys import db_key, settings_key
-from webapp.models import User
-from webapp.profile import identity_json
-from webapp.wechat import flow, repository
+from webapp.keys import settings_key
+from webapp.wechat import flow
 
 
-async def settings_panel(request: web.Request, user: User) -> dict[str, Any]:
-    """Context for templates/wechat/settings_panel.html."""
+async def settings_panel(request: web.Request, user: Account) -> dict[str, Any]:
+    """Context for templates/wechat/settings_panel.html (the identities came with the session)."""
     settings = request.app[settings_key]
-    async with request.app[db_key]() as s:
-        identities = await repository.identities_of(s, user.id)
+    identities = [dict(identity) for identity in user.wechat]
     return {
-        "wechat_identities": [
-            {
-                **identity_json(i),
-                "kind": i.app_kind,
-                "access_expires_label": i.access_expires_at.strftime("%Y-%m-%d %H:%M UTC") if i.access_expires_at else "",
-            }
-            for i in identities
-        ],
+        "wechat_identities": identities,
         "wechat_can_bind": flow.available_flow(request, step_up=True) is not None and not identities,
-        "wechat_can_unbind": bool(identities) and user.password_hash is not None,
-        "wechat_last_method": bool(identities) and user.password_hash is None,
+        "wechat_can_unbind": bool(identities) and user.has_password,
+        "wechat_last_method": bool(identities) and not user.has_password,
         "wechat_recent_auth": await has_recent_auth(request),
         "wechat_configured": flow.website_app(settings) is not None or flow.official_account(settings) is not None,
     }
 
 
 async def login_options(request: web.Request, next_path: str) -> dict[str, Any]:
-    """Context for templates/wechat/login_options.html: redirect link and embedded QR."""
+    """Context for templates/wechat/login_options.html: the redirect link and the embedded QR.
+
+    The embedded QR's state is not made here: the page's script asks for one when it shows the QR
+    (and again before it expires), so reading the login page writes nothing.
+    """
     settings = request.app[settings_key]
     chosen = flow.available_flow(request)
-    context: dict[str, Any] = {"wechat_flow": chosen, "wechat_embed": None}
+    context: dict[str, Any] = {"wechat_flow": chosen, "wechat_embed": None, "qr_expired": False}
     if chosen is None:
         return context
     context["wechat_start_url"] = str(request.app.router["wechat_start"].url_for().with_query(next=next_path))
     app = flow.website_app(settings)
     if chosen == "qr" and app is not None:
-        state, _app = await flow.new_state(request, flow="embedded", purpose="login", next_path=next_path)
         context["wechat_embed"] = {
             "js_url": settings.wechat_js_url,
             "appid": app.appid,
             "redirect_uri": settings.callback_url,
-            "state": state,
+            "state_url": str(request.app.router["wechat_embed_state"].url_for().with_query(next=next_path)),
             "self_redirect": request.query.get("self_redirect", "true") != "false",
         }
+        context["qr_expired"] = request.query.get("qr") == "expired"
     return context
+
+
+def confirm_options(request: web.Request, user: Account, next_path: str) -> dict[str, Any]:
+    """Context for the "confirm it's you" page: scanning works only with a WeChat bound to this account."""
+    return {
+        "can_scan": bool(user.wechat) and flow.available_flow(request, step_up=True) is not None,
+        "scan_next": next_path,
+    }

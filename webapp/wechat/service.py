@@ -1,36 +1,39 @@
-"""WeChat login and binding rules (social-core style): explicit steps, the database as final guard.
+"""WeChat login, binding and re-authentication rules (social-core style); the database is the final guard.
 
 Rules, each tested:
 - a known (appid, openid) logs its user in; a known unionid links a new openid to its user;
 - an unknown official-account openid without unionid (snsapi_base) steps up to snsapi_userinfo;
 - a snapshot-page user (is_snapshotuser=1) is never stored or linked;
 - an unknown person gets a new account (display name and avatar from the profile, no password);
+- a disabled account is never logged in;
 - binding: already bound to this user → no-op; to another user (openid or unionid) → conflict;
   this user already has another identity for the app or another unionid → conflict;
-- inserts rely on the unique constraints; on IntegrityError the rules are applied again.
+- re-authentication proves a WeChat identity (or unionid) already bound to *this* user, nothing else;
+- inserts rely on the unique constraints; on a violation the rules are applied again.
+
+A returning user's login is one statement (see logins.py); everything else is a short transaction.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+import asyncpg
 
 from webapp import events
 from webapp.crypto import TokenCipher
-from webapp.models import User, WeChatIdentity
-from webapp.wechat import repository as repo
+from webapp.db import Database
+from webapp.wechat import logins
 from webapp.wechat.client import WeChatClient
-from webapp.wechat.errors import WeChatError
+from webapp.wechat.errors import MalformedResponse, WeChatError
 from webapp.wechat.outcome import Outcome, failure
 from webapp.wechat.schemas import OAuthToken, WeChatApp, WeChatProfile
 
 log = logging.getLogger("webapp.wechat")
-REFRESH_TOKEN_LIFETIME = timedelta(days=30)
 _ATTEMPTS = 3
+_RACES = (asyncpg.UniqueViolationError, asyncpg.ForeignKeyViolationError)
 
 
 @dataclass(frozen=True)
@@ -44,73 +47,98 @@ class Actor:
 
 @dataclass(frozen=True)
 class Grant:
-    """What one authorization gave us: the token and, when the scope allows, the profile."""
+    """What WeChat told us about one person in one app: who, the OAuth tokens (if any), the profile."""
 
-    token: OAuthToken
+    openid: str
+    unionid: str | None
+    token: OAuthToken | None  # None for an identity known without an OAuth grant (follow-login)
     profile: WeChatProfile | None
 
-    @property
-    def unionid(self) -> str | None:
-        return self.token.unionid or (self.profile.unionid if self.profile else None)
+    @classmethod
+    def from_exchange(cls, token: OAuthToken, profile: WeChatProfile | None) -> Grant:
+        """A code exchange and the profile read with its token; they must agree on who this is."""
+        if profile is not None and profile.unionid and token.unionid and profile.unionid != token.unionid:
+            raise MalformedResponse("token and profile disagree on the unionid")
+        return cls(token.openid, token.unionid or (profile.unionid if profile else None), token, profile)
 
 
 async def fetch_grant(client: WeChatClient, app: WeChatApp, code: str) -> Grant | Outcome:
     """Exchange the code (never retried) and read the profile when the scope allows it."""
     try:
         token = await client.exchange_code(app, code)
+        if token.is_snapshot_user:
+            return Outcome("snapshot")
+        profile = None
+        if token.allows_profile():
+            try:
+                profile = await client.user_info(token.access_token, token.openid)
+            except WeChatError as exc:  # the login does not depend on the profile
+                log.warning("userinfo failed for app %s: %s", app.appid, type(exc).__name__)
+        return Grant.from_exchange(token, profile)
     except WeChatError as exc:
         return failure(exc, app=app)
-    if token.is_snapshot_user:
-        return Outcome("snapshot")
-    profile = None
-    if app.kind == "website" or "snsapi_userinfo" in token.scope:
-        try:
-            profile = await client.user_info(token.access_token, token.openid)
-        except WeChatError as exc:  # the login does not depend on the profile
-            log.warning("userinfo failed for app %s: %s", app.appid, type(exc).__name__)
-    return Grant(token, profile)
 
 
 async def login(
-    sm: async_sessionmaker[AsyncSession], cipher: TokenCipher, app: WeChatApp, grant: Grant, *, actor: Actor, now: datetime
+    db: Database,
+    cipher: TokenCipher,
+    app: WeChatApp,
+    grant: Grant,
+    *,
+    actor: Actor,
+    now: datetime,
+    state: str | None = None,
 ) -> Outcome:
-    """Log in the person behind `grant`, linking by unionid or creating an account."""
-    for _attempt in range(_ATTEMPTS):
-        try:
-            async with sm.begin() as s:
-                outcome = await _login(s, cipher, app, grant, now=now)
-                if outcome.user_id is not None:
-                    await events.record_event(
-                        s, user_id=outcome.user_id, kind="login", method=actor.method,
-                        client=actor.client, ip=actor.ip, now=now,
-                    )
-                return outcome
-        except IntegrityError:
-            log.info("concurrent first login for app %s; applying the rules again", app.appid)
+    """Log in the person behind `grant`, linking by unionid or creating an account; record it with `state`."""
+    values = logins.GrantValues.of(cipher, app, grant, now=now)
+    async with db.connection() as conn:
+        account = await logins.returning_login(conn, values, actor=actor, state=state)
+        if account is not None:
+            return Outcome("login", user_id=account["id"], account=dict(account))
+        for _attempt in range(_ATTEMPTS):
+            try:
+                async with conn.transaction():
+                    outcome = await _login(conn, app, values, grant, actor=actor, now=now)
+                    if state is not None:
+                        await logins.save_result(conn, state, outcome)
+                    return outcome
+            except _RACES:
+                log.info("concurrent first login for app %s; applying the rules again", app.appid)
     return Outcome("failed", reason="conflict_retry")
 
 
-async def _login(s: AsyncSession, cipher: TokenCipher, app: WeChatApp, grant: Grant, *, now: datetime) -> Outcome:
-    identity = await repo.identity_by_openid(s, app.appid, grant.token.openid)
+async def _login(
+    conn: asyncpg.Connection, app: WeChatApp, values: logins.GrantValues, grant: Grant, *, actor: Actor, now: datetime
+) -> Outcome:
+    identity = await logins.identity_for_update(conn, app.appid, grant.openid)
     if identity is not None:
-        await _update_identity(s, identity, cipher, grant, now=now)
-        return Outcome("login", user_id=identity.user_id)
-    unionid = grant.unionid
-    union = await repo.union_by_id(s, unionid) if unionid else None
-    if union is not None:
-        await _add_identity(s, union.user_id, cipher, app, grant, now=now)
-        return Outcome("login", user_id=union.user_id)
-    if app.kind == "official_account" and unionid is None and "snsapi_userinfo" not in grant.token.scope:
-        return Outcome("need_userinfo")
-    user = await _create_user(s, grant, now=now)
-    if unionid:
-        await repo.add_union(s, unionid=unionid, user_id=user.id, now=now)
-    await _add_identity(s, user.id, cipher, app, grant, now=now)
-    return Outcome("login", user_id=user.id, created=True)
+        if identity["disabled"]:
+            return Outcome("failed", reason="disabled")
+        await logins.update_identity(conn, identity, values)
+        user_id = identity["user_id"]
+        created = False
+    else:
+        union = await logins.union_owner(conn, grant.unionid) if grant.unionid else None
+        if union is not None:
+            if union["disabled"]:
+                return Outcome("failed", reason="disabled")
+            user_id, created = union["user_id"], False
+            await logins.insert_identity(conn, user_id, values, unionid=grant.unionid)
+        elif app.kind == "official_account" and grant.unionid is None and _base_scope_only(grant):
+            return Outcome("need_userinfo")
+        else:
+            user_id, created = await logins.create_account(conn, values, unionid=grant.unionid), True
+    await events.add_event(conn, **_event(user_id, "login", actor, now))
+    account = await logins.account(conn, user_id)
+    return Outcome("login", user_id=user_id, created=created, account=account)
+
+
+def _base_scope_only(grant: Grant) -> bool:
+    return grant.token is not None and "snsapi_userinfo" not in grant.token.scope.split(",")
 
 
 async def bind(
-    sm: async_sessionmaker[AsyncSession],
+    db: Database,
     cipher: TokenCipher,
     app: WeChatApp,
     grant: Grant,
@@ -118,65 +146,92 @@ async def bind(
     user_id: int,
     actor: Actor,
     now: datetime,
+    state: str | None = None,
 ) -> Outcome:
     """Attach the WeChat identity behind `grant` to an existing user, or explain the conflict."""
-    for _attempt in range(_ATTEMPTS):
-        try:
-            async with sm.begin() as s:
-                outcome = await _bind(s, cipher, app, grant, user_id=user_id, now=now)
-                if outcome.kind == "bound":
-                    await events.record_event(
-                        s, user_id=user_id, kind="bind", method=actor.method, client=actor.client, ip=actor.ip, now=now
-                    )
-                return outcome
-        except IntegrityError:
-            log.info("concurrent bind for app %s; applying the rules again", app.appid)
+    values = logins.GrantValues.of(cipher, app, grant, now=now)
+    async with db.connection() as conn:
+        for _attempt in range(_ATTEMPTS):
+            try:
+                async with conn.transaction():
+                    outcome = await _bind(conn, app, values, grant, user_id=user_id)
+                    if outcome.kind == "bound":
+                        await events.add_event(conn, **_event(user_id, "bind", actor, now))
+                    if state is not None:
+                        await logins.save_result(conn, state, outcome)
+                    return outcome
+            except _RACES:
+                log.info("concurrent bind for app %s; applying the rules again", app.appid)
     return Outcome("failed", reason="conflict_retry")
 
 
 async def _bind(
-    s: AsyncSession, cipher: TokenCipher, app: WeChatApp, grant: Grant, *, user_id: int, now: datetime
+    conn: asyncpg.Connection, app: WeChatApp, values: logins.GrantValues, grant: Grant, *, user_id: int
 ) -> Outcome:
-    identity = await repo.identity_by_openid(s, app.appid, grant.token.openid)
+    identity = await logins.identity_for_update(conn, app.appid, grant.openid)
     if identity is not None:
-        if identity.user_id != user_id:
-            return Outcome("conflict", user_id=user_id)
-        await _update_identity(s, identity, cipher, grant, now=now)
+        if identity["user_id"] != user_id:
+            return Outcome("conflict", user_id=user_id, other_user_id=identity["user_id"])
+        await logins.update_identity(conn, identity, values)
         return Outcome("already_bound", user_id=user_id)
-    unionid = grant.unionid
-    union = await repo.union_by_id(s, unionid) if unionid else None
-    if union is not None and union.user_id != user_id:
-        return Outcome("conflict", user_id=user_id)
-    if await repo.identity_of_user_for_app(s, user_id, app.appid) is not None:
+    union = await logins.union_owner(conn, grant.unionid) if grant.unionid else None
+    if union is not None and union["user_id"] != user_id:
+        return Outcome("conflict", user_id=user_id, other_user_id=union["user_id"])
+    own = await logins.wechat_of(conn, user_id)
+    if app.appid in own["appids"] or (grant.unionid and any(u != grant.unionid for u in own["unionids"])):
         return Outcome("conflict", user_id=user_id, reason="other_identity")
-    own_unions = await repo.unions_of(s, user_id)
-    if unionid and any(u.unionid != unionid for u in own_unions):
-        return Outcome("conflict", user_id=user_id, reason="other_identity")
-    if unionid and union is None:
-        await repo.add_union(s, unionid=unionid, user_id=user_id, now=now)
-    await _add_identity(s, user_id, cipher, app, grant, now=now)
+    if grant.unionid and union is None:
+        await logins.add_union(conn, grant.unionid, user_id, now=values.now)
+    await logins.insert_identity(conn, user_id, values, unionid=grant.unionid)
     return Outcome("bound", user_id=user_id)
 
 
+async def reauthenticate(
+    db: Database,
+    cipher: TokenCipher,
+    app: WeChatApp,
+    grant: Grant,
+    *,
+    user_id: int,
+    actor: Actor,
+    now: datetime,
+    state: str | None = None,
+) -> Outcome:
+    """A scan proves who the user is only if it is a WeChat already bound to *this* account."""
+    values = logins.GrantValues.of(cipher, app, grant, now=now)
+    async with db.connection() as conn, conn.transaction():
+        identity = await logins.identity_for_update(conn, app.appid, grant.openid)
+        own = await logins.wechat_of(conn, user_id)
+        if identity is not None and identity["user_id"] == user_id:
+            await logins.update_identity(conn, identity, values)
+            outcome = Outcome("reauthenticated", user_id=user_id)
+        elif identity is None and grant.unionid is not None and grant.unionid in own["unionids"]:
+            outcome = Outcome("reauthenticated", user_id=user_id)  # the same person through the other app
+        else:
+            outcome = Outcome("failed", user_id=user_id, reason="reauth_other_wechat")
+        if outcome.kind == "reauthenticated":
+            await events.add_event(conn, **_event(user_id, "reauth", actor, now))
+        if state is not None:
+            await logins.save_result(conn, state, outcome)
+    return outcome
+
+
 async def merge_fresh_account(
-    sm: async_sessionmaker[AsyncSession], *, fresh_user_id: int, into_user_id: int, actor: Actor, now: datetime
+    db: Database, *, fresh_user_id: int, into_user_id: int, actor: Actor, now: datetime
 ) -> Outcome:
     """"I already have an account": move a just-created WeChat-only account's identities, then delete it."""
-    async with sm.begin() as s:
-        fresh = await s.get(User, fresh_user_id, with_for_update=True)
-        if fresh is None or fresh.password_hash is not None or fresh_user_id == into_user_id:
-            return Outcome("failed", reason="merge_unavailable")
-        moving = await repo.identities_of(s, fresh_user_id)
-        for identity in moving:
-            if await repo.identity_of_user_for_app(s, into_user_id, identity.appid) is not None:
-                return Outcome("conflict", user_id=into_user_id, reason="other_identity")
-        if await repo.unions_of(s, into_user_id) and await repo.unions_of(s, fresh_user_id):
-            return Outcome("conflict", user_id=into_user_id, reason="other_identity")
-        await repo.move_user_wechat(s, from_user_id=fresh_user_id, to_user_id=into_user_id)
-        await s.delete(fresh)
-        await events.record_event(
-            s, user_id=into_user_id, kind="bind", method=actor.method, client=actor.client, ip=actor.ip, now=now
+    async with db.connection() as conn, conn.transaction():
+        fresh = await conn.fetchrow(
+            "SELECT password_hash IS NULL AS empty FROM users WHERE id = $1 FOR UPDATE", fresh_user_id
         )
+        if fresh is None or not fresh["empty"] or fresh_user_id == into_user_id:
+            return Outcome("failed", reason="merge_unavailable")
+        moving, target = await logins.wechat_of(conn, fresh_user_id), await logins.wechat_of(conn, into_user_id)
+        if moving["appids"] & target["appids"] or (moving["unionids"] and target["unionids"]):
+            return Outcome("conflict", user_id=into_user_id, reason="other_identity")
+        await logins.move_wechat(conn, from_user_id=fresh_user_id, to_user_id=into_user_id)
+        await conn.execute("DELETE FROM users WHERE id = $1", fresh_user_id)
+        await events.add_event(conn, **_event(into_user_id, "bind", actor, now))
     return Outcome("bound", user_id=into_user_id)
 
 
@@ -184,82 +239,22 @@ class LastLoginMethod(Exception):
     """Unbinding would leave the account with no way to log in."""
 
 
-async def unbind(sm: async_sessionmaker[AsyncSession], *, user_id: int, actor: Actor, now: datetime) -> int:
+async def unbind(db: Database, *, user_id: int, actor: Actor, now: datetime) -> int:
     """Remove every WeChat identity of a user; refuse when it is their last way to log in."""
-    async with sm.begin() as s:
-        user = await s.get(User, user_id, with_for_update=True)
-        if user is None:
+    async with db.connection() as conn, conn.transaction():
+        has_password = await conn.fetchval(
+            "SELECT password_hash IS NOT NULL FROM users WHERE id = $1 FOR UPDATE", user_id
+        )
+        if has_password is None:
             return 0
-        if user.password_hash is None:
+        if not has_password:
             raise LastLoginMethod()
-        removed = await repo.delete_user_wechat(s, user_id)
+        removed = await logins.delete_wechat(conn, user_id)
         if removed:
-            await events.record_event(
-                s, user_id=user_id, kind="unbind", method=actor.method, client=actor.client, ip=actor.ip, now=now
-            )
+            await events.add_event(conn, **_event(user_id, "unbind", actor, now))
     return removed
 
 
-async def _create_user(s: AsyncSession, grant: Grant, *, now: datetime) -> User:
-    nickname = clean_nickname(grant.profile.nickname if grant.profile else "")
-    user = User(
-        display_name=nickname or "WeChat user",
-        avatar_source=(grant.profile.avatar_url if grant.profile else "") or "",
-        created_at=now,
-        updated_at=now,
-    )
-    s.add(user)
-    await s.flush()
-    return user
-
-
-async def _add_identity(
-    s: AsyncSession, user_id: int, cipher: TokenCipher, app: WeChatApp, grant: Grant, *, now: datetime
-) -> WeChatIdentity:
-    identity = WeChatIdentity(
-        user_id=user_id, appid=app.appid, app_kind=app.kind, openid=grant.token.openid, created_at=now
-    )
-    _apply_grant(identity, cipher, grant, now=now)
-    async with s.begin_nested():  # a unique violation rolls back this insert only
-        s.add(identity)
-        await s.flush()
-    return identity
-
-
-async def _update_identity(
-    s: AsyncSession, identity: WeChatIdentity, cipher: TokenCipher, grant: Grant, *, now: datetime
-) -> None:
-    _apply_grant(identity, cipher, grant, now=now)
-    unionid = grant.unionid
-    if unionid and identity.unionid is None:  # backfill: the unionid appears for the first time
-        union = await repo.union_by_id(s, unionid)
-        if union is None:
-            await repo.add_union(s, unionid=unionid, user_id=identity.user_id, now=now)
-        if union is None or union.user_id == identity.user_id:
-            identity.unionid = unionid
-        else:
-            log.warning("unionid of app %s identity %s belongs to another user; not linked", identity.appid, identity.id)
-    await s.flush()
-
-
-def _apply_grant(identity: WeChatIdentity, cipher: TokenCipher, grant: Grant, *, now: datetime) -> None:
-    token = grant.token
-    if identity.unionid is None and identity.id is None:
-        identity.unionid = grant.unionid
-    identity.scope = token.scope
-    identity.access_token_enc = cipher.encrypt(token.access_token)
-    identity.refresh_token_enc = cipher.encrypt(token.refresh_token)
-    identity.access_expires_at = token.access_expires_at
-    identity.refresh_expires_at = now + REFRESH_TOKEN_LIFETIME  # fixed from this grant; refresh never extends it
-    identity.status = "active"
-    identity.refresh_lease_until = None
-    identity.updated_at = now
-    if grant.profile is not None:
-        identity.nickname = clean_nickname(grant.profile.nickname)
-        identity.avatar_url = grant.profile.avatar_url or ""
-        identity.profile_synced_at = now
-
-
-def clean_nickname(nickname: str) -> str:
-    """Drop control characters WeChat nicknames sometimes carry; cap the length."""
-    return "".join(ch for ch in nickname if ch.isprintable()).strip()[:100]
+def _event(user_id: int, kind: str, actor: Actor, now: datetime) -> dict[str, object]:
+    return {"user_id": user_id, "kind": kind, "method": actor.method, "client": actor.client, "ip": actor.ip,
+            "now": now}

@@ -1,8 +1,10 @@
 """OAuth `state`: random, single use, 10 minutes, bound to the browser that started the flow.
 
-The payload (purpose, next, user for a bind, flow) stays here on the server; WeChat only sees
-the random key. Claiming is one atomic UPDATE, so of two deliveries of the same callback exactly one
-exchanges the code; the other waits for and reuses the first one's result.
+The payload (purpose, next, user for a bind, flow) stays here on the server; WeChat only sees the
+random key. A state is created only when a flow really starts, and a client address may start only
+so many per window (one counter row per address and window: bounded rows). Claiming is one atomic
+UPDATE, so of two deliveries of the same callback exactly one exchanges the code; the other waits
+for and reuses the first one's result.
 """
 
 from __future__ import annotations
@@ -13,27 +15,66 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+import asyncpg
+import orjson
 
-from webapp.models import OAuthState
+from webapp.db import Database
+from webapp.ratelimit import FLOW_WINDOW, window_start
 from webapp.security import digest, random_alnum
 
 STATE_TTL = timedelta(minutes=10)
 STATE_PATTERN = re.compile(r"[A-Za-z0-9]{1,128}", re.ASCII)
-Flow = Literal["qr", "embedded", "mp_base", "mp_userinfo"]
-Purpose = Literal["login", "bind"]
+Flow = Literal["qr", "embedded", "mp_base", "mp_userinfo", "mp_follow"]
+Purpose = Literal["login", "bind", "reauth"]
+_COLUMNS = "state, purpose, flow, appid, next_path, user_id, browser_hash, expires_at, consumed_at, code_hash, result"
 
-# Waiters for a first delivery still being processed in this process (cross-process: polling).
-_pending: dict[str, asyncio.Event] = {}
+_CREATE_SQL = """
+WITH hit AS (
+    INSERT INTO rate_limits AS r (key, window_start, count) VALUES ($1, $2, 1)
+    ON CONFLICT (key, window_start) DO UPDATE SET count = r.count + 1
+    RETURNING count
+)
+INSERT INTO oauth_states (state, purpose, flow, appid, next_path, user_id, browser_hash, created_at, expires_at)
+SELECT $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM hit WHERE hit.count <= $3
+RETURNING state
+"""
+# The happy path of a callback in one round trip: claim the live state for this code, if this browser
+# started it (or it is an embedded QR, whose callback runs in WeChat's cookie-less iframe).
+_CLAIM_SQL = f"""
+UPDATE oauth_states SET consumed_at = $3, code_hash = $2
+WHERE state = $1 AND consumed_at IS NULL AND expires_at > $3 AND (browser_hash = $4 OR flow = 'embedded')
+  AND flow <> 'mp_follow'
+RETURNING {_COLUMNS}
+"""
+
+
+@dataclass(frozen=True)
+class StateRow:
+    """A stored state and its server-side payload."""
+
+    state: str
+    purpose: Purpose
+    flow: Flow
+    appid: str
+    next_path: str
+    user_id: int | None
+    browser_hash: str
+    expires_at: datetime
+    consumed_at: datetime | None
+    code_hash: str | None
+    result: dict[str, Any] | None
+
+    def started_by(self, browser_nonce: str | None) -> bool:
+        """True when this browser (its nonce cookie) started the flow."""
+        return bool(browser_nonce) and self.browser_hash == digest(browser_nonce or "")
 
 
 @dataclass(frozen=True)
 class Claim:
-    """Result of trying to claim a state for a code: who gets to exchange it."""
+    """Who gets to exchange a code: the owner, a repeat of the same code, a replay, or nobody."""
 
-    kind: Literal["owner", "same_code", "replayed", "missing"]
-    row: OAuthState | None
+    kind: Literal["owner", "same_code", "replayed", "other_browser", "expired", "missing"]
+    row: StateRow | None
 
 
 def is_well_formed(state: str | None) -> bool:
@@ -42,7 +83,7 @@ def is_well_formed(state: str | None) -> bool:
 
 
 async def create(
-    sm: async_sessionmaker[AsyncSession],
+    conn: asyncpg.Connection,
     *,
     purpose: Purpose,
     flow: Flow,
@@ -50,88 +91,76 @@ async def create(
     next_path: str,
     browser_nonce: str,
     now: datetime,
+    rate_key: str,
+    limit: int,
     user_id: int | None = None,
-) -> str:
-    """Store a new state with its payload and return the random key."""
+) -> str | None:
+    """Store a new state with its payload and return its key; None when `rate_key` is over its limit."""
     state = random_alnum(32)
-    async with sm.begin() as s:
-        s.add(
-            OAuthState(
-                state=state, purpose=purpose, flow=flow, appid=appid, next_path=next_path, user_id=user_id,
-                browser_hash=digest(browser_nonce), created_at=now, expires_at=now + STATE_TTL,
-            )
-        )
-    return state
+    return await conn.fetchval(
+        _CREATE_SQL, f"flow:{rate_key}", window_start(now, FLOW_WINDOW), limit,
+        state, purpose, flow, appid, next_path, user_id, digest(browser_nonce), now, now + STATE_TTL,
+    )
 
 
-async def load_live(sm: async_sessionmaker[AsyncSession], state: str, *, now: datetime) -> OAuthState | None:
-    """The state row if it exists and has not expired."""
-    async with sm() as s:
-        return await s.scalar(select(OAuthState).where(OAuthState.state == state, OAuthState.expires_at > now))
+async def load_live(conn: asyncpg.Connection, state: str, *, now: datetime) -> StateRow | None:
+    """The state if it exists and has not expired."""
+    # Follow-login scenes share the table; they are never OAuth states.
+    row = await conn.fetchrow(
+        f"SELECT {_COLUMNS} FROM oauth_states WHERE state = $1 AND expires_at > $2 AND flow <> 'mp_follow'", state, now
+    )
+    return _row(row)
 
 
-def started_by(row: OAuthState, browser_nonce: str | None) -> bool:
-    """True when this browser (its session's nonce) started the flow."""
-    return bool(browser_nonce) and row.browser_hash == digest(browser_nonce or "")
-
-
-async def claim(sm: async_sessionmaker[AsyncSession], state: str, *, code: str, now: datetime) -> Claim:
+async def claim(
+    conn: asyncpg.Connection, state: str, *, code: str, browser_nonce: str | None, now: datetime
+) -> Claim:
     """Atomically mark the state consumed by `code`; tell the caller whether it owns the exchange."""
     code_hash = digest(code)
-    async with sm.begin() as s:
-        row = await s.scalar(
-            update(OAuthState)
-            .where(OAuthState.state == state, OAuthState.consumed_at.is_(None), OAuthState.expires_at > now)
-            .values(consumed_at=now, code_hash=code_hash)
-            .returning(OAuthState)
-        )
-        if row is not None:
-            _pending.setdefault(state, asyncio.Event())
-            return Claim("owner", row)
-        row = await s.scalar(select(OAuthState).where(OAuthState.state == state))
+    row = _row(await conn.fetchrow(_CLAIM_SQL, state, code_hash, now, digest(browser_nonce or "")))
+    if row is not None:
+        return Claim("owner", row)
+    row = _row(await conn.fetchrow(
+        f"SELECT {_COLUMNS} FROM oauth_states WHERE state = $1 AND flow <> 'mp_follow'", state
+    ))
     if row is None:
         return Claim("missing", None)
+    if row.expires_at <= now:
+        return Claim("expired", row)
+    if row.consumed_at is None:
+        return Claim("other_browser", row)
     return Claim("same_code" if row.code_hash == code_hash else "replayed", row)
 
 
-async def save_result(sm: async_sessionmaker[AsyncSession], state: str, result: dict[str, Any]) -> None:
-    """Record the outcome of the first delivery and wake anyone waiting for it."""
-    async with sm.begin() as s:
-        await s.execute(update(OAuthState).where(OAuthState.state == state).values(result=result))
-    event = _pending.pop(state, None)
-    if event is not None:
-        event.set()
+async def save_result(conn: asyncpg.Connection, state: str, result: dict[str, Any]) -> None:
+    """Record the outcome of the first delivery (a second delivery reads it)."""
+    await conn.execute("UPDATE oauth_states SET result = $2 WHERE state = $1", state, orjson.dumps(result).decode())
 
 
-async def wait_result(
-    sm: async_sessionmaker[AsyncSession], state: str, *, timeout_s: float = 20.0
-) -> dict[str, Any] | None:
-    """The first delivery's outcome, waiting for it if it is still being processed."""
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    delay = 0.05
+async def wait_result(db: Database, state: str, *, timeout_s: float = 20.0) -> dict[str, Any] | None:
+    """The first delivery's outcome, waiting (with backoff) while another request still works on it."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    delay = 0.02
     while True:
-        async with sm() as s:
-            result = await s.scalar(select(OAuthState.result).where(OAuthState.state == state))
-        remaining = deadline - asyncio.get_running_loop().time()
-        if result is not None or remaining <= 0:
+        async with db.connection() as conn:
+            result = await conn.fetchval("SELECT result FROM oauth_states WHERE state = $1", state)
+        if result is not None or loop.time() >= deadline:
             return result
-        event = _pending.get(state)
-        try:
-            # In this process: woken by save_result. In another process's delivery: poll with backoff.
-            await asyncio.wait_for(event.wait() if event else asyncio.sleep(delay), min(remaining, 1.0))
-        except TimeoutError:
-            pass
-        delay = min(delay * 2, 1.0)
+        await asyncio.sleep(min(delay, max(0.0, deadline - loop.time())))
+        delay = min(delay * 2, 0.5)
 
 
-async def mark_claimed(sm: async_sessionmaker[AsyncSession], state: str) -> bool:
+async def mark_claimed(conn: asyncpg.Connection, state: str) -> bool:
     """Hand-off of an embedded login to the top window: true only the first time."""
-    async with sm.begin() as s:
-        row = await s.scalar(
-            update(OAuthState)
-            .where(OAuthState.state == state, OAuthState.result.is_not(None))
-            .where(~OAuthState.result.has_key("claimed"))
-            .values(result=OAuthState.result.op("||")(func.jsonb_build_object("claimed", True)))
-            .returning(OAuthState.state)
+    return bool(
+        await conn.fetchval(
+            """UPDATE oauth_states SET result = result || '{"claimed": true}'::jsonb
+               WHERE state = $1 AND result IS NOT NULL AND NOT result ? 'claimed' RETURNING true""",
+            state,
         )
-    return row is not None
+    )
+
+
+def _row(record: asyncpg.Record | None) -> StateRow | None:
+    return StateRow(**dict(record)) if record is not None else None

@@ -13,6 +13,7 @@ from aiohttp import web
 from webapp.accounts.account import Account
 from webapp.accounts.session import login_user
 from webapp.keys import cipher_key, clock_key, database_key
+from webapp.observability import metrics
 from webapp.wechat import flow, logins, pages, service
 from webapp.wechat.mp.api import Follower
 from webapp.wechat.schemas import WeChatApp
@@ -38,7 +39,9 @@ async def log_in_browser(request: web.Request, app: WeChatApp, follower: Followe
         db, request.app[cipher_key], app, grant, actor=flow.actor(request, FLOW), now=request.app[clock_key]()
     )
     if outcome.kind != "login" or outcome.user_id is None:
+        metrics.login(flow.METHODS[FLOW], "disabled" if outcome.reason == "disabled" else "error")
         return SignIn("failed", outcome.reason or outcome.kind)
+    metrics.login(flow.METHODS[FLOW], "success")
     if outcome.account is not None:
         account = Account.from_row(outcome.account)
     else:
