@@ -22,6 +22,7 @@ from webapp.crypto import TokenCipher
 from webapp.models import OAuthState, User, WeChatIdentity
 from webapp.settings import Settings, WeChatAppConfig, to_asyncpg_url
 from webapp.wechat.client import WeChatClient
+from webapp.db import Database
 from webapp.wechat.worker import maintenance_pass
 
 from .wechat.client_fixtures import *  # noqa: F403  (pytest fixtures must be module globals)
@@ -58,6 +59,7 @@ async def add_due_identity(sm: Sessions, sim: SimRef, client: WeChatClient, *, n
             scope=token.scope, status="active", access_token_enc=CIPHER.encrypt(token.access_token),
             refresh_token_enc=CIPHER.encrypt(token.refresh_token), access_expires_at=now + timedelta(minutes=5),
             refresh_expires_at=now + timedelta(days=30), created_at=now, updated_at=now,
+            refresh_due_at=now - timedelta(minutes=10),
         )
         s.add(identity)
         await s.flush()
@@ -101,7 +103,7 @@ async def test_worker_once_refreshes_what_is_due_and_exits_0(
     assert access_token not in output and TOKEN_KEY not in output
     async with committed() as s:
         row = await s.get(WeChatIdentity, identity)
-    assert row is not None and row.refresh_lease_until is None
+    assert row is not None and row.refresh_due_at == row.access_expires_at - timedelta(minutes=15)
     assert row.access_expires_at is not None and row.access_expires_at > utcnow() + timedelta(hours=1)
     assert row.nickname == "张伟"
     assert len(await sim.calls("/sns/oauth2/refresh_token")) == 1
@@ -168,10 +170,13 @@ async def test_maintenance_pass_refreshes_and_purges(
             scope=token.scope, status="active", access_token_enc=CIPHER.encrypt(token.access_token),
             refresh_token_enc=CIPHER.encrypt(token.refresh_token), access_expires_at=token.access_expires_at,
             refresh_expires_at=now + timedelta(days=30), created_at=now, updated_at=now,
+            refresh_due_at=token.access_expires_at - timedelta(minutes=15),
         ))
     await sim.advance(7000)
 
-    report = await maintenance_pass(sessionmaker, wechat_client, CIPHER, {SITE.appid: SITE}, clock=sim.now)
+    report = await maintenance_pass(
+        Database.joined_to(sessionmaker), wechat_client, CIPHER, {SITE.appid: SITE}, clock=sim.now
+    )
 
     assert (report.claimed, report.refreshed) == (1, 1)
     async with sessionmaker() as s:

@@ -166,17 +166,8 @@ class WeChatIdentity(Base):
             onupdate="CASCADE",  # moving a union to another user (account merge) moves its identities
         ),
         CheckConstraint("status IN ('active', 'reauth_required', 'revoked')", name="status"),
-        # The refresher's claim: only live grants, most urgent first.
-        Index(
-            "ix_wechat_identities_refresh_due",
-            "access_expires_at",
-            postgresql_where=text("status = 'active' AND refresh_token_enc IS NOT NULL"),
-        ),
-        Index(
-            "ix_wechat_identities_profile_sync",
-            "profile_sync_requested_at",
-            postgresql_where=text("profile_sync_requested_at IS NOT NULL"),
-        ),
+        # The refresher's claim: rows with a due time, most urgent first (parked and dead grants have none).
+        Index("ix_wechat_identities_refresh_due", "refresh_due_at", postgresql_where=text("refresh_due_at IS NOT NULL")),
         Index("ix_wechat_identities_unionid", "unionid"),
     )
 
@@ -195,10 +186,11 @@ class WeChatIdentity(Base):
     refresh_expires_at: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(20), default="active")
     profile_synced_at: Mapped[datetime | None]
-    # Set when WeChat says the profile changed (user_info_modified): the worker syncs it soon.
+    # Set when WeChat says the profile changed (user_info_modified): the row is made due, the worker syncs it.
     profile_sync_requested_at: Mapped[datetime | None]
-    # A lease while a worker refreshes the row, and the backoff after a failure (not before this time).
-    refresh_lease_until: Mapped[datetime | None]
+    # When the refresher should next look at the row: before the access token expires, after a lease while a
+    # worker holds it, or after a failure's backoff. NULL: nothing to do (dead or revoked grant, inactive user).
+    refresh_due_at: Mapped[datetime | None]
     refresh_failures: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
     refresh_error: Mapped[str] = mapped_column(String(64), default="", server_default="")
     # The user withdrew the authorization inside WeChat: tokens and profile are gone.

@@ -93,26 +93,29 @@ def upgrade() -> None:
     op.create_check_constraint(
         op.f("ck_wechat_identities_status"), "wechat_identities", "status IN ('active', 'reauth_required', 'revoked')"
     )
+    # One due time replaces the lease: it is also the backoff after a failure, and NULL takes a row out of
+    # the refresher's index (dead grants, inactive users) instead of scanning past it on every pass.
+    op.add_column("wechat_identities", sa.Column("refresh_due_at", TZ, nullable=True))
+    op.execute(
+        "UPDATE wechat_identities SET refresh_due_at = access_expires_at - interval '15 minutes' "
+        "WHERE status = 'active' AND refresh_token_enc IS NOT NULL"
+    )
     op.drop_index("ix_wechat_identities_refresh_due", table_name="wechat_identities")
+    op.drop_column("wechat_identities", "refresh_lease_until")
     op.create_index(
         "ix_wechat_identities_refresh_due",
         "wechat_identities",
-        ["access_expires_at"],
-        postgresql_where=sa.text("status = 'active' AND refresh_token_enc IS NOT NULL"),
-    )
-    op.create_index(
-        "ix_wechat_identities_profile_sync",
-        "wechat_identities",
-        ["profile_sync_requested_at"],
-        postgresql_where=sa.text("profile_sync_requested_at IS NOT NULL"),
+        ["refresh_due_at"],
+        postgresql_where=sa.text("refresh_due_at IS NOT NULL"),
     )
     op.create_index("ix_wechat_identities_unionid", "wechat_identities", ["unionid"])
 
 
 def downgrade() -> None:
     op.drop_index("ix_wechat_identities_unionid", table_name="wechat_identities")
-    op.drop_index("ix_wechat_identities_profile_sync", table_name="wechat_identities")
     op.drop_index("ix_wechat_identities_refresh_due", table_name="wechat_identities")
+    op.add_column("wechat_identities", sa.Column("refresh_lease_until", TZ, nullable=True))
+    op.drop_column("wechat_identities", "refresh_due_at")
     op.create_index("ix_wechat_identities_refresh_due", "wechat_identities", ["access_expires_at"])
     op.execute("DELETE FROM wechat_identities WHERE status = 'revoked'")
     op.drop_constraint(op.f("ck_wechat_identities_status"), "wechat_identities", type_="check")

@@ -1,4 +1,4 @@
-"""refresh_due_tokens against the real simulator over HTTP and a real PostgreSQL, with fixed `now`s."""
+"""The refresher against the real simulator over HTTP and a real PostgreSQL, with fixed `now`s."""
 
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from webapp.crypto import TokenCipher
+from webapp.db import Database
 from webapp.models import User, WeChatIdentity
 from webapp.settings import Settings, WeChatAppConfig, to_asyncpg_url
 from webapp.wechat.client import REFRESH_TOKEN_PATH, USERINFO_PATH, WeChatClient
-from webapp.wechat.refresher import RefreshReport, configured_apps, refresh_due_tokens
+from webapp.wechat.refresher import RefreshPolicy, RefreshReport, configured_apps, refresh_due
 from webapp.wechat.schemas import OAuthToken, WeChatApp
 from webapp.wechat.worker import refresh_all_due
 
@@ -25,6 +26,7 @@ from .client_fixtures import MP, SITE, UNBOUND, SimRef
 CIPHER = TokenCipher([Fernet.generate_key().decode()])
 APPS = {SITE.appid: SITE, MP.appid: MP}
 THIRTY_DAYS = timedelta(days=30)
+HORIZON = timedelta(minutes=15)
 Sessions = async_sessionmaker[AsyncSession]
 
 
@@ -39,7 +41,8 @@ async def add_identity(
     """Store a user and the identity behind `token` the way a login would; return the identity id."""
     now = sim.now()
     async with sm.begin() as s:
-        user = User(username=name, username_key=name, display_name=name, created_at=now, updated_at=now)
+        user = User(username=name, username_key=name, display_name=name, created_at=now, updated_at=now,
+                    last_seen_at=now)
         s.add(user)
         await s.flush()
         values: dict[str, object] = {
@@ -50,7 +53,9 @@ async def add_identity(
             "access_expires_at": token.access_expires_at, "refresh_expires_at": now + THIRTY_DAYS,
             "created_at": now, "updated_at": now,
         }
-        identity = WeChatIdentity(**(values | columns))
+        values = values | columns
+        values.setdefault("refresh_due_at", values["access_expires_at"] - HORIZON)  # as a login sets it
+        identity = WeChatIdentity(**values)
         s.add(identity)
         await s.flush()
         return identity.id
@@ -64,9 +69,11 @@ async def load(sm: Sessions, identity_id: int) -> WeChatIdentity:
         return identity
 
 
-async def run_pass(sm: Sessions, client: WeChatClient, now: datetime, **kwargs: object) -> RefreshReport:
+async def run_pass(sm: Sessions, client: WeChatClient, now: datetime, **policy: object) -> RefreshReport:
     """One pass over the configured apps at `now`."""
-    return await refresh_due_tokens(sm, client, CIPHER, APPS, now=now, **kwargs)  # type: ignore[arg-type]
+    return await refresh_due(
+        Database.joined_to(sm), client, CIPHER, APPS, clock=lambda: now, policy=RefreshPolicy(**policy)  # type: ignore[arg-type]
+    )
 
 
 async def test_refreshes_only_due_rows_and_keeps_the_access_token_while_it_is_valid(
@@ -90,11 +97,11 @@ async def test_refreshes_only_due_rows_and_keeps_the_access_token_while_it_is_va
     assert CIPHER.decrypt(row.refresh_token_enc or "") == due_token.refresh_token
     assert row.access_expires_at == now + timedelta(seconds=7200)
     assert row.refresh_expires_at == due_token.access_expires_at - timedelta(seconds=7200) + THIRTY_DAYS
-    assert row.refresh_lease_until is None
+    assert row.refresh_due_at == now + timedelta(seconds=7200) - HORIZON  # next time: before this one expires
     assert row.status == "active"
     untouched = await load(sessionmaker, not_due)
     assert untouched.access_token_enc == before.access_token_enc
-    assert untouched.refresh_lease_until is None
+    assert untouched.refresh_due_at == before.refresh_due_at
     assert len(await sim.calls(REFRESH_TOKEN_PATH)) == 1
 
 
@@ -132,7 +139,7 @@ async def test_refresh_token_past_its_30_days_needs_reauth_without_asking_wechat
     assert row.status == "reauth_required"
     assert row.access_token_enc is None and row.refresh_token_enc is None
     assert row.nickname == "张伟" and row.openid == token.openid  # the identity itself is kept
-    assert row.refresh_lease_until is None
+    assert row.refresh_due_at is None  # out of the refresher's index
     assert await sim.calls(REFRESH_TOKEN_PATH) == []
     assert (await run_pass(sessionmaker, wechat_client, sim.now())).claimed == 0
 
@@ -147,7 +154,7 @@ async def test_wechat_saying_the_refresh_token_expired_needs_reauth(
     )
     await sim.advance(THIRTY_DAYS.total_seconds() + 1)
 
-    report = await run_pass(sessionmaker, wechat_client, sim.now())
+    report = await run_pass(sessionmaker, wechat_client, sim.now(), active_days=60)
 
     assert report.reauth_required == 1
     assert (await load(sessionmaker, identity)).status == "reauth_required"
@@ -171,28 +178,34 @@ async def test_revoked_authorization_needs_reauth(
     assert [c["errcode"] for c in await sim.calls(REFRESH_TOKEN_PATH)] == [40030]
 
 
-async def test_busy_wechat_fails_the_row_and_it_is_retried_once_the_lease_ran_out(
+async def test_busy_wechat_fails_the_row_with_its_reason_and_retries_it_after_a_growing_backoff(
     sim: SimRef, wechat_client: WeChatClient, sessionmaker: Sessions
 ) -> None:
     token = await grant(sim, wechat_client, SITE, 1, "snsapi_login")
     identity = await add_identity(sessionmaker, sim, token, SITE, name="alice")
     await sim.advance(6600)
     now = sim.now()
-    await sim.fault(REFRESH_TOKEN_PATH, errcode=-1, times=4)  # outlasts the client's three retries
+    await sim.fault(REFRESH_TOKEN_PATH, errcode=-1, times=8)  # outlasts the client's three retries, twice
 
     first = await run_pass(sessionmaker, wechat_client, now)
     assert (first.failed, first.refreshed, first.reauth_required) == (1, 0, 0)
     row = await load(sessionmaker, identity)
-    assert row.status == "active" and row.refresh_lease_until == now + timedelta(minutes=2)
+    assert row.status == "active" and row.refresh_due_at == now + timedelta(minutes=1)
+    assert (row.refresh_failures, row.refresh_error) == (1, "WeChatBusy:-1")
     assert row.access_expires_at == token.access_expires_at
 
-    assert (await run_pass(sessionmaker, wechat_client, now + timedelta(minutes=1))).claimed == 0
-    assert len(await sim.calls(REFRESH_TOKEN_PATH)) == 4
+    assert (await run_pass(sessionmaker, wechat_client, now + timedelta(seconds=59))).claimed == 0
+    second = await run_pass(sessionmaker, wechat_client, now + timedelta(minutes=1))
+    assert second.failed == 1
+    row = await load(sessionmaker, identity)
+    assert (row.refresh_failures, row.refresh_due_at) == (2, now + timedelta(minutes=3))  # 2 minutes this time
+    assert len(await sim.calls(REFRESH_TOKEN_PATH)) == 8
 
     retried = await run_pass(sessionmaker, wechat_client, now + timedelta(minutes=3))
     assert (retried.claimed, retried.refreshed) == (1, 1)
     row = await load(sessionmaker, identity)
-    assert row.refresh_lease_until is None and row.access_expires_at == now + timedelta(seconds=7200)
+    assert (row.refresh_failures, row.refresh_error) == (0, "")
+    assert row.access_expires_at == sim.now() + timedelta(seconds=7200)  # the client's clock is WeChat's
 
 
 async def test_tokens_are_stored_as_ciphertext(
@@ -262,11 +275,11 @@ async def test_identities_of_apps_not_configured_are_left_alone(
 
     assert report == RefreshReport()
     row = await load(sessionmaker, identity)
-    assert row.refresh_lease_until is None and row.access_expires_at == token.access_expires_at
+    assert row.refresh_due_at == token.access_expires_at - HORIZON and row.access_expires_at == token.access_expires_at
     assert await sim.calls(REFRESH_TOKEN_PATH) == []
 
 
-async def test_a_token_no_key_can_decrypt_is_skipped_not_marked_for_reauth(
+async def test_a_token_no_key_can_decrypt_fails_the_row_and_is_not_marked_for_reauth(
     sim: SimRef, wechat_client: WeChatClient, sessionmaker: Sessions
 ) -> None:
     token = await grant(sim, wechat_client, SITE, 1, "snsapi_login")
@@ -276,9 +289,9 @@ async def test_a_token_no_key_can_decrypt_is_skipped_not_marked_for_reauth(
 
     report = await run_pass(sessionmaker, wechat_client, sim.now())
 
-    assert (report.claimed, report.skipped, report.reauth_required, report.refreshed) == (1, 1, 0, 0)
+    assert (report.claimed, report.failed, report.reauth_required, report.refreshed) == (1, 1, 0, 0)
     row = await load(sessionmaker, identity)
-    assert row.status == "active" and row.refresh_token_enc == foreign
+    assert row.status == "active" and row.refresh_token_enc == foreign and row.refresh_error == "undecryptable"
     assert await sim.calls(REFRESH_TOKEN_PATH) == []
 
 
@@ -316,16 +329,23 @@ async def test_concurrent_passes_refresh_each_row_exactly_once(
     now = sim.now()
 
     # Three workers, each draining in small batches on its own connections, all at once.
-    reports = await asyncio.gather(
-        *(refresh_all_due(committed, wechat_client, CIPHER, apps, clock=lambda: now, batch=2) for _ in range(3))
-    )
+    databases = [Database.pooled(committed) for _ in range(3)]
+    try:
+        reports = await asyncio.gather(
+            *(refresh_all_due(db, wechat_client, CIPHER, apps, clock=lambda: now, policy=RefreshPolicy(batch=2))
+              for db in databases)
+        )
+    finally:
+        for db in databases:
+            if db.pool is not None:
+                await db.pool.close()
 
     assert sum(r.refreshed for r in reports) == len(ids) == 15
     assert sum(r.claimed for r in reports) == 15
     assert len(await sim.calls(REFRESH_TOKEN_PATH)) == 15
     async with committed() as s:
         leased = await s.scalar(
-            select(func.count()).where(WeChatIdentity.id.in_(ids), WeChatIdentity.refresh_lease_until.is_not(None))
+            select(func.count()).where(WeChatIdentity.id.in_(ids), WeChatIdentity.refresh_due_at <= now)
         )
         refreshed = await s.scalar(
             select(func.count()).where(WeChatIdentity.id.in_(ids), WeChatIdentity.access_expires_at > now)

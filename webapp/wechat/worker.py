@@ -13,59 +13,70 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from webapp.background import run_periodically
 from webapp.clock import utcnow
 from webapp.crypto import TokenCipher
-from webapp.db import make_sessionmaker
-from webapp.keys import cipher_key, clock_key, db_key, settings_key, wechat_client_key
+from webapp.db import Database, make_sessionmaker
+from webapp.keys import cipher_key, clock_key, database_key, settings_key, wechat_client_key
 from webapp.maintenance import purge_expired
+from webapp.observability import metrics
 from webapp.settings import Settings
 from webapp.wechat.client import WeChatClient
-from webapp.wechat.refresher import RefreshReport, configured_apps, refresh_due_tokens
+from webapp.wechat.refresher import RefreshPolicy, RefreshReport, configured_apps, refresh_due
 from webapp.wechat.schemas import WeChatApp
 
 logger = logging.getLogger("webapp.worker")
 
-MAX_BATCHES_PER_PASS = 1000
+
+def policy_of(settings: Settings) -> RefreshPolicy:
+    """The refresh policy as configured (REFRESH_ACTIVE_DAYS)."""
+    return RefreshPolicy(active_days=settings.refresh_active_days)
 
 
 async def refresh_all_due(
-    sm: async_sessionmaker[AsyncSession],
+    db: Database,
     client: WeChatClient,
     cipher: TokenCipher,
     apps: Mapping[str, WeChatApp],
     *,
     clock: Callable[[], datetime],
-    batch: int = 200,
+    policy: RefreshPolicy = RefreshPolicy(),
 ) -> RefreshReport:
-    """Refresh batch after batch until nothing due is left unclaimed; each batch reads the clock anew."""
-    # A fresh `now` per batch keeps every lease meaningful even when a pass runs for minutes.
-    total = RefreshReport()
-    for _ in range(MAX_BATCHES_PER_PASS):
-        report = await refresh_due_tokens(sm, client, cipher, apps, now=clock(), batch=batch)
-        total += report
-        if report.claimed < batch:
-            break
-    return total
+    """Refresh everything due now; each claim reads the clock anew, so leases stay meaningful in long passes."""
+    return await refresh_due(db, client, cipher, apps, clock=clock, policy=policy)
 
 
 async def maintenance_pass(
-    sm: async_sessionmaker[AsyncSession],
+    db: Database,
     client: WeChatClient,
     cipher: TokenCipher,
     apps: Mapping[str, WeChatApp],
     *,
     clock: Callable[[], datetime],
+    policy: RefreshPolicy = RefreshPolicy(),
 ) -> RefreshReport:
-    """Refresh every due token, then purge expired sessions, states and old login failures."""
-    report = await refresh_all_due(sm, client, cipher, apps, clock=clock)
-    purged = await purge_expired(sm, now=clock())
+    """Refresh every due token, then purge expired sessions, states, counters and old login failures."""
+    report = await refresh_all_due(db, client, cipher, apps, clock=clock, policy=policy)
+    await _observe(db, report, now=clock())
+    purged = await purge_expired(db.sm, now=clock())
+    metrics.oauth_state("expired", purged.oauth_states)
     level = logging.INFO if report.claimed else logging.DEBUG
     logger.log(level, "token refresh: %s", report)
     logger.log(logging.DEBUG, "purged: %s", purged)
     return report
+
+
+async def _observe(db: Database, report: RefreshReport, *, now: datetime) -> None:
+    """The pass's outcomes, and how late the most overdue grant is, for the metrics."""
+    for outcome, n in (("refreshed", report.refreshed), ("reauth_required", report.reauth_required),
+                       ("failed", report.failed), ("skipped", report.skipped), ("parked", report.parked),
+                       ("profile_synced", report.profiles_synced)):
+        metrics.refresh(outcome, n)
+    async with db.connection() as conn:
+        oldest = await conn.fetchval(
+            "SELECT min(refresh_due_at) FROM wechat_identities WHERE refresh_due_at <= $1", now
+        )
+    metrics.oldest_overdue((now - oldest).total_seconds() if oldest is not None else None)
 
 
 def wechat_client(settings: Settings, http: aiohttp.ClientSession) -> WeChatClient:
@@ -74,27 +85,28 @@ def wechat_client(settings: Settings, http: aiohttp.ClientSession) -> WeChatClie
     return WeChatClient(http, api_base=settings.wechat_api_base, timeout=timeout)
 
 
-async def run_worker(settings: Settings, *, once: bool) -> int:
-    """`webapp worker`: one pass with `once`, else passes every worker_interval_s until SIGINT/SIGTERM."""
+async def run_worker(settings: Settings, *, once: bool, stop: asyncio.Event | None = None) -> int:
+    """`webapp worker`: one pass with `once`, else passes every worker_interval_s until SIGINT/SIGTERM (or `stop`)."""
     url = settings.async_database_url
     if url is None:
         logger.error("DATABASE_URL is not set")
         return 2
-    sm = make_sessionmaker(url)
+    db = Database.pooled(make_sessionmaker(url, pool_size=2, pool_mode=settings.database_pool_mode),
+                         pool_mode=settings.database_pool_mode)
     apps = configured_apps(settings)
     if not apps:
         logger.warning("no WeChat app is configured: nothing to refresh, only expired rows are purged")
     try:
         async with aiohttp.ClientSession() as http:
             client, cipher = wechat_client(settings, http), TokenCipher(settings.token_keys)
-            job = partial(maintenance_pass, sm, client, cipher, apps, clock=utcnow)
+            job = partial(maintenance_pass, db, client, cipher, apps, clock=utcnow, policy=policy_of(settings))
             if once:
                 return await _once(job)
-            await _until_signalled(settings.worker_interval_s, job)
+            await _until_signalled(settings.worker_interval_s, job, stop=stop)
             logger.info("worker stopped")
             return 0
     finally:
-        await sm.kw["bind"].dispose()
+        await db.close()
 
 
 async def _once(job: Callable[[], Coroutine[Any, Any, RefreshReport]]) -> int:
@@ -107,10 +119,19 @@ async def _once(job: Callable[[], Coroutine[Any, Any, RefreshReport]]) -> int:
     return 0
 
 
-async def _until_signalled(interval: float, job: Callable[[], Coroutine[Any, Any, RefreshReport]]) -> None:
-    """Run `job` every `interval` seconds until SIGINT or SIGTERM, then cancel it and wait for it to unwind."""
+async def _until_signalled(
+    interval: float, job: Callable[[], Coroutine[Any, Any, RefreshReport]], *, stop: asyncio.Event | None = None
+) -> None:
+    """Run `job` every `interval` seconds until SIGINT or SIGTERM (or `stop`), then cancel it and let it unwind."""
     task = asyncio.create_task(run_periodically(interval, job))
     loop = asyncio.get_running_loop()
+    if stop is not None:  # a supervisor owns the signals
+        waiter = asyncio.create_task(stop.wait())
+        waiter.add_done_callback(lambda _done: task.cancel())
+        with suppress(asyncio.CancelledError):
+            await task
+        waiter.cancel()
+        return
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, task.cancel)
     # Only now: whoever waits for this line may signal us at once.
@@ -128,11 +149,12 @@ async def background_context(app: web.Application) -> AsyncIterator[None]:
     settings = app[settings_key]
     job = partial(
         maintenance_pass,
-        app[db_key],
+        app[database_key],
         app[wechat_client_key],
         app[cipher_key],
         configured_apps(settings),
         clock=app[clock_key],
+        policy=policy_of(settings),
     )
     task = asyncio.create_task(run_periodically(settings.worker_interval_s, job), name="webapp-background")
     yield

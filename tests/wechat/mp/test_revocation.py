@@ -149,7 +149,6 @@ async def test_a_profile_change_asks_the_worker_to_sync_and_is_in_the_activity(m
     assert len(await events_of(mp_world, identity.user_id, "wechat_profile_changed")) == 1
 
 
-@pytest.mark.xfail(reason="core: the worker does not pick rows by profile_sync_requested_at yet", strict=True)
 async def test_a_profile_change_reaches_the_identity_on_the_workers_next_pass(mp_world: World) -> None:
     await oa_login(mp_world, user=2)
     await push_to(mp_world)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, case, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from webapp import events
@@ -31,7 +31,7 @@ async def revoke(s: AsyncSession, *, appid: str, openid: str, now: datetime) -> 
     identity.status, identity.revoked_at, identity.updated_at = "revoked", now, now
     identity.access_token_enc = identity.refresh_token_enc = None
     identity.access_expires_at = identity.refresh_expires_at = None
-    identity.refresh_lease_until = identity.profile_sync_requested_at = None
+    identity.refresh_due_at = identity.profile_sync_requested_at = None  # out of the refresher's sight
     identity.nickname, identity.avatar_url = "", ""
     await s.flush()
     if avatar_url:
@@ -46,7 +46,15 @@ async def request_profile_sync(s: AsyncSession, *, appid: str, openid: str, now:
     user_id = await s.scalar(
         update(WeChatIdentity)
         .where(WeChatIdentity.appid == appid, WeChatIdentity.openid == openid, WeChatIdentity.status != "revoked")
-        .values(profile_sync_requested_at=now, updated_at=now)
+        .values(
+            profile_sync_requested_at=now,
+            updated_at=now,
+            # Due now for the refresher, if it can call WeChat for this grant at all.
+            refresh_due_at=case(
+                (and_(WeChatIdentity.status == "active", WeChatIdentity.refresh_token_enc.is_not(None)), now),
+                else_=WeChatIdentity.refresh_due_at,
+            ),
+        )
         .returning(WeChatIdentity.user_id)
     )
     if user_id is not None:
