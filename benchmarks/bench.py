@@ -84,7 +84,9 @@ class Bench:
         with self.meter.measure() as cpu:
             result = await load
         self.timed_phases.append((result.elapsed_s, cpu))
-        summary = result.summary() | {"cpu_s": cpu, "server": server}
+        capacity = result.elapsed_s * (os.cpu_count() or 1)
+        summary = result.summary() | {"cpu_s": cpu, "server": server,
+                                      "disturbance": round(cpu["other processes"] / capacity, 3) if capacity else None}
         if result.ok and server in cpu:
             summary["server_cpu_ms_per_op"] = round(1000 * cpu[server] / result.ok, 2)
         if scans:

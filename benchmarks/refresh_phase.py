@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,8 @@ async def measure_refresh(b: Bench, sim: Child) -> dict[str, Any]:
     worker["per_s"] = round(worker["refreshed"] / worker["elapsed_s"], 1) if worker["elapsed_s"] else None
     worker["simulator_idle_gaps"] = gap_summary(sim.log, REFRESH_PATH, worker["started_at"], worker["ended_at"])
     b.timed_phases.append((worker["elapsed_s"], worker["cpu_s_others"]))
+    capacity = worker["elapsed_s"] * (os.cpu_count() or 1)
+    worker["disturbance"] = round(worker["cpu_s_others"]["other processes"] / capacity, 3) if capacity else None
     ratio = worker["per_s"] / raw["per_s"] if worker["per_s"] and raw["per_s"] else None
     return {"identities": identities,
             "setup": {"grants_s": round(grants_s, 2), "grants_per_s": round(identities / grants_s, 1),

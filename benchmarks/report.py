@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+DISTURBED = 0.10  # a phase whose "other processes" used more of the machine than this is flagged
+
 
 def _num(value: Any, unit: str = "") -> str:
     """A figure with thousands separators, or a dash when missing."""
@@ -33,7 +35,9 @@ def load_lines(label: str, figures: dict[str, Any] | None) -> list[str]:
             f"  p99 {_num(figures['p99_ms'], ' ms'):>9}  ok {_num(figures['ok'])}, errors {figures['errors']}"
             + (f"; {figures['server']} CPU {cpu_op:.2f} ms/op" if cpu_op is not None else ""))
     busy = ", ".join(f"{name} {seconds:.1f}" for name, seconds in figures["cpu_s"].items() if seconds >= 0.05)
-    lines = [line, f"  {'':<36}{'':>10}  CPU s: {busy}"]
+    share = figures.get("disturbance") or 0
+    lines = [line, f"  {'':<36}{'':>10}  CPU s: {busy}" + (f"  (DISTURBED: {share:.0%} of the machine)"
+                                                            if share > DISTURBED else "")]
     if scans := sorted(figures.get("seq_scans", {}).items(), key=lambda item: -item[1]["rows_read_per_op"])[:4]:
         shown = ", ".join(f"{table} {v['seq_scans_per_op']:g} ({_num(v['rows_read_per_op'])} rows)" for table, v in scans)
         lines.append(f"  {'':<36}{'':>10}  sequential scans per op: {shown}")
@@ -113,7 +117,9 @@ def refresh_lines(r: dict[str, Any]) -> list[str]:
                f"for {_num(w['refreshed'])} refreshed in {w['passes']} pass(es), still due {w['due_after']}"
                + (f" ({details})" if details else ""))
     others = ", ".join(f"{k} {v:.1f}" for k, v in w["cpu_s_others"].items() if v >= 0.05)
-    where = f"  {'':<36}{'':>10}  CPU s: worker {w['cpu_s']:.1f}, {others}"
+    share = w.get("disturbance") or 0
+    where = f"  {'':<36}{'':>10}  CPU s: worker {w['cpu_s']:.1f}, {others}" + (
+        f"  (DISTURBED: {share:.0%} of the machine)" if share > DISTURBED else "")
     lines = [header, outcome, where]
     if "start_kib" in mem:
         lines.append(f"  {'':<36}{'':>10}  RSS start {_mib(mem['start_kib'])}, peak {_mib(mem['peak_kib'])} "
