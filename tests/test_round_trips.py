@@ -1,0 +1,105 @@
+"""Database round trips of the hot routes, counted from the driver (asyncpg's query logger), like assertNumQueries.
+
+A change that adds a query to a page view, /api/me or a returning user's WeChat login fails here,
+not in a benchmark nobody reran. Each route is requested once first, so statement preparation
+(cached per connection) is not counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
+
+from tests.wechat.harness import Browser, World, sim_server, wechat_settings, world  # noqa: F401
+
+
+class RoundTrips:
+    """The statements one asyncpg connection sent while counting."""
+
+    def __init__(self) -> None:
+        self.queries: list[str] = []
+
+    def __call__(self, record: asyncpg.connection.LoggedQuery) -> None:
+        self.queries.append(" ".join(record.query.split())[:120])
+
+    def __len__(self) -> int:
+        return len(self.queries)
+
+
+@asynccontextmanager
+async def counting(world: World) -> AsyncIterator[RoundTrips]:
+    """Count what the site sends to PostgreSQL (the tests' one connection carries all of it)."""
+    raw = (await world.sm.kw["bind"].get_raw_connection()).driver_connection
+    trips = RoundTrips()
+    raw.add_query_logger(trips)
+    try:
+        yield trips
+    finally:
+        await asyncio.sleep(0)  # loggers are called soon after each query: let the last ones run
+        raw.remove_query_logger(trips)
+
+
+async def logged_in(world: World) -> Browser:
+    browser = world.browser()
+    await browser.qr_login(user=1, next_path="/")
+    assert await browser.me() is not None
+    return browser
+
+
+async def test_api_me_is_one_round_trip(world: World) -> None:
+    browser = await logged_in(world)
+    async with counting(world) as trips:
+        assert (await browser.get("/api/me")).status == 200
+    assert len(trips) == 1, trips.queries
+
+
+async def test_an_authenticated_page_view_is_one_round_trip(world: World) -> None:
+    browser = await logged_in(world)
+    await browser.get("/")
+    async with counting(world) as trips:
+        assert (await browser.get("/")).status == 200
+    assert len(trips) == 1, trips.queries
+
+
+async def test_anonymous_pages_make_no_round_trip(world: World) -> None:
+    browser = world.browser()
+    for path in ("/", "/login", "/signup"):
+        await browser.get(path)
+    async with counting(world) as trips:
+        for path in ("/", "/login", "/signup"):
+            assert (await browser.get(path)).status == 200
+    assert len(trips) == 0, trips.queries
+
+
+async def test_the_sliding_expiry_writes_once_per_interval_not_per_request(world: World) -> None:
+    browser = await logged_in(world)
+    world.clock.advance(minutes=6)
+    async with counting(world) as trips:
+        await browser.get("/api/me")
+    assert len(trips) == 2, trips.queries  # the load, and the touch
+    async with counting(world) as trips:
+        await browser.get("/api/me")
+    assert len(trips) == 1, trips.queries
+
+
+async def test_starting_a_wechat_login_is_one_round_trip(world: World) -> None:
+    browser = world.browser()
+    await browser.start("/auth/wechat/start?next=/")
+    async with counting(world) as trips:
+        await browser.start("/auth/wechat/start?next=/")
+    assert len(trips) == 1, trips.queries  # the rate-limit counter and the state, in one statement
+
+
+async def test_a_returning_users_callback_needs_three_round_trips(world: World) -> None:
+    await (await logged_in(world)).get("/")  # the person exists; warm the statements up
+    browser = world.browser()
+    callback = await browser.scan_qr(await browser.start("/auth/wechat/start?next=/"), 1)
+    async with counting(world) as trips:
+        response = await browser.get(callback)
+    assert (response.status, response.headers["Location"]) == (302, "/")
+    # claim the state for this browser; refresh the identity + record the login + store the result;
+    # store the new session.
+    assert len(trips) == 3, trips.queries
