@@ -234,10 +234,11 @@ async def bind(request: web.Request) -> web.StreamResponse:
 async def reauth(request: web.Request) -> web.StreamResponse:
     """Confirm it's you by scanning a WeChat already bound to this account."""
     user = await require_user(request)
-    next_path = safe_next(field_text(await request.post(), "next"), "/settings")
+    next_path = safe_next((await request.post()).get("next"), "/settings")
     chosen = flow.available_flow(request, step_up=True)
     if chosen is None or not user.wechat:
-        raise web.HTTPNotFound()
+        await flash(request, _("No WeChat that can confirm it's you is bound to this account here. Use your password."), "error")
+        raise web.HTTPFound(confirm_url(request, next_path))
     state, app = await flow.new_state(request, flow=chosen, purpose="reauth", next_path=next_path, user_id=user.id)
     raise web.HTTPFound(URL(flow.authorize_url(request, chosen, app, state), encoded=True))
 
