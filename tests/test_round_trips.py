@@ -103,3 +103,25 @@ async def test_a_returning_users_callback_needs_three_round_trips(world: World) 
     # claim the state for this browser; refresh the identity + record the login + store the result;
     # store the new session.
     assert len(trips) == 3, trips.queries
+
+
+async def test_a_new_persons_callback_needs_four_round_trips(world: World) -> None:
+    await (await logged_in(world)).get("/")  # warm the statements up with another person
+    browser = world.browser()
+    callback = await browser.scan_qr(await browser.start("/auth/wechat/start?next=/"), 2)
+    async with counting(world) as trips:
+        response = await browser.get(callback)
+    assert (response.status, response.headers["Location"]) == (302, "/auth/wechat/continue")
+    # claim; the returning-user statement finds nobody; the account, unionid, identity, event and
+    # result in one statement; the new session.
+    assert len(trips) == 4, trips.queries
+
+
+async def test_a_returning_login_reads_the_profile_again_only_when_it_is_a_day_old(world: World) -> None:
+    await logged_in(world)
+    userinfo = len(await world.sim.calls("/sns/userinfo"))
+    await world.browser().qr_login(user=1, next_path="/")
+    assert len(await world.sim.calls("/sns/userinfo")) == userinfo  # fresh: not asked again
+    world.clock.advance(days=1, seconds=1)
+    await world.browser().qr_login(user=1, next_path="/")
+    assert len(await world.sim.calls("/sns/userinfo")) == userinfo + 1

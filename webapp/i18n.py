@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gettext as gettext_module
 from contextvars import ContextVar
 from io import BytesIO
@@ -87,11 +88,12 @@ def choose_locale(request: web.Request) -> str:
     chosen = request.cookies.get(LANG_COOKIE)
     if chosen in LOCALES:
         return chosen
-    return negotiate(request.headers.get("Accept-Language", ""))
+    return negotiate(request.headers.get("Accept-Language", "")[:512])
 
 
+@functools.lru_cache(maxsize=256)
 def negotiate(accept_language: str) -> str:
-    """Pick a supported locale from an Accept-Language header, by quality."""
+    """Pick a supported locale from an Accept-Language header, by quality (browsers send few distinct ones)."""
     ranked: list[tuple[float, int, str]] = []
     for index, part in enumerate(accept_language.split(",")[:20]):
         tag, _sep, params = part.strip().partition(";")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 
 import asyncpg
@@ -98,21 +99,24 @@ async def error_page(request: web.Request, status: int, title: str, message: str
 
 
 def content_security_policy(request: web.Request) -> str:
-    """CSP allowing only our own assets plus WeChat's script, QR frame and avatars."""
+    """CSP allowing only our own assets plus WeChat's script and QR frame (built once per app and route kind)."""
     settings = request.app[settings_key]
-    js_origin = _origin(settings.wechat_js_url)
-    open_origin = _origin(settings.wechat_open_base)
-    ancestors = "'self'"
-    if request.match_info.route.name == "wechat_callback":
-        # With self_redirect=true the callback renders inside WeChat's QR iframe.
-        ancestors = f"'self' {open_origin}"
+    # With self_redirect=true the callback renders inside WeChat's QR iframe.
+    framed = request.match_info.route.name == "wechat_callback"
+    return _csp(settings.wechat_js_url, settings.wechat_open_base, framed)
+
+
+@functools.lru_cache(maxsize=16)
+def _csp(js_url: str, open_base: str, framed: bool) -> str:
+    js_origin, open_origin = _origin(js_url), _origin(open_base)
+    ancestors = f"'self' {open_origin}" if framed else "'self'"
     return "; ".join(
         [
             "default-src 'self'",
             f"script-src 'self' {js_origin}",
             # The QR iframe is WeChat's; with self_redirect=true it then navigates to our own callback.
             f"frame-src 'self' {open_origin}",
-            f"img-src 'self' data: {open_origin} https://thirdwx.qlogo.cn https://wx.qlogo.cn",
+            "img-src 'self' data:",  # avatars are copied to our origin; data: for the follow-login QR (SVG)
             "style-src 'self'",
             "object-src 'none'",
             "base-uri 'none'",

@@ -25,6 +25,10 @@ REFRESH_TOKEN_LIFETIME = timedelta(days=30)
 # The refresher looks at a grant this long before its access token expires (the SQL below says the same).
 REFRESH_HORIZON = timedelta(minutes=15)
 ACCOUNT_COLUMNS = "u.id, u.username, u.display_name, u.password_hash IS NOT NULL AS has_password, u.created_at"
+_IDENTITY_COLUMNS = """
+    user_id, appid, app_kind, openid, unionid, access_token_enc, refresh_token_enc, access_expires_at,
+    refresh_expires_at, scope, nickname, avatar_url, profile_synced_at, status, created_at, updated_at, refresh_due_at
+"""
 
 # Columns written from a grant; $1 appid, $2 openid, then GrantValues.token_args() from $3.
 _TOKEN_SET = """
@@ -49,7 +53,7 @@ WITH ident AS (
     FROM users u
     WHERE i.appid = $1 AND i.openid = $2 AND u.id = i.user_id AND u.disabled_at IS NULL
       AND ($12::text IS NULL OR i.unionid IS NOT DISTINCT FROM $12)
-    RETURNING i.user_id
+    RETURNING i.user_id, i.profile_synced_at
 ), ev AS (
     INSERT INTO security_events (user_id, kind, method, actor, client, ip, created_at)
     SELECT user_id, 'login', $13, 'user', $14, $15, $11 FROM ident
@@ -60,7 +64,34 @@ WITH ident AS (
     UPDATE oauth_states SET result = jsonb_build_object('kind', 'login', 'user_id', (SELECT user_id FROM ident))
     WHERE state = $16 AND EXISTS (SELECT 1 FROM ident)
 )
-SELECT {ACCOUNT_COLUMNS} FROM users u JOIN ident ON u.id = ident.user_id
+SELECT {ACCOUNT_COLUMNS}, ident.profile_synced_at FROM users u JOIN ident ON u.id = ident.user_id
+"""
+# A new person in one statement: account, unionid, identity, login event and the callback's result.
+# It writes nothing when the openid or the unionid is already known (the rules then link or log in);
+# a concurrent first login of the same person surfaces as a unique violation.
+_CREATE_PERSON_SQL = f"""
+WITH u AS (
+    INSERT INTO users (display_name, avatar_source, avatar_fetch_due_at, created_at, updated_at, last_seen_at)
+    SELECT $13, COALESCE($10, ''), CASE WHEN COALESCE($10, '') = '' THEN NULL ELSE $11::timestamptz END, $11, $11, $11
+    WHERE NOT EXISTS (SELECT 1 FROM wechat_identities WHERE appid = $1 AND openid = $2)
+      AND NOT EXISTS (SELECT 1 FROM wechat_unions WHERE unionid = $12) AND $3::boolean IS NOT NULL
+    RETURNING {ACCOUNT_COLUMNS.replace("u.", "")}
+), un AS (
+    INSERT INTO wechat_unions (unionid, user_id, created_at) SELECT $12, id, $11 FROM u WHERE $12::text IS NOT NULL
+), i AS (
+    INSERT INTO wechat_identities ({_IDENTITY_COLUMNS})
+    SELECT u.id, $1, $14, $2, $12, $4, $5, $6, $7, $8, COALESCE($9, ''), COALESCE($10, ''),
+           CASE WHEN $9::text IS NULL THEN NULL ELSE $11::timestamptz END, 'active', $11, $11,
+           $6::timestamptz - interval '15 minutes'
+    FROM u
+), ev AS (
+    INSERT INTO security_events (user_id, kind, method, actor, client, ip, created_at)
+    SELECT id, 'login', $15, 'user', $16, $17, $11 FROM u
+), result AS (
+    UPDATE oauth_states SET result = jsonb_build_object('kind', 'login', 'user_id', (SELECT id FROM u), 'created', true)
+    WHERE state = $18 AND EXISTS (SELECT 1 FROM u)
+)
+SELECT * FROM u
 """
 _UPDATE_IDENTITY_SQL = f"UPDATE wechat_identities i SET {_TOKEN_SET} WHERE i.appid = $1 AND i.openid = $2"
 _INSERT_IDENTITY_SQL = """
@@ -130,6 +161,26 @@ async def returning_login(
         _RETURNING_LOGIN_SQL, *values.token_args(), values.unionid, actor.method, actor.client[:100], actor.ip[:64],
         state,
     )
+
+
+async def create_person(
+    conn: asyncpg.Connection, values: GrantValues, *, actor: Any, state: str | None
+) -> asyncpg.Record | None:
+    """A new account for a person nobody knows, in one round trip; None when the openid or unionid is known."""
+    return await conn.fetchrow(
+        _CREATE_PERSON_SQL, *values.token_args(), values.unionid, values.nickname or "WeChat user",
+        values.app_kind, actor.method, actor.client[:100], actor.ip[:64], state,
+    )
+
+
+async def store_profile(conn: asyncpg.Connection, values: GrantValues, user_id: int) -> None:
+    """A profile read after a returning login (the stored one was a day old), and its avatar's copy queued."""
+    await conn.execute(
+        """UPDATE wechat_identities SET nickname = $3, avatar_url = $4, profile_synced_at = $5,
+               profile_sync_requested_at = NULL WHERE appid = $1 AND openid = $2""",
+        values.appid, values.openid, values.nickname, values.avatar_url, values.now,
+    )
+    await _queue_avatar(conn, user_id, values)
 
 
 async def identity_for_update(conn: asyncpg.Connection, appid: str, openid: str) -> asyncpg.Record | None:

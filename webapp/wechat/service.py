@@ -17,8 +17,9 @@ A returning user's login is one statement (see logins.py); everything else is a 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import asyncpg
 
@@ -32,6 +33,7 @@ from webapp.wechat.outcome import Outcome, failure
 from webapp.wechat.schemas import OAuthToken, WeChatApp, WeChatProfile
 
 log = logging.getLogger("webapp.wechat")
+PROFILE_MAX_AGE = timedelta(days=1)  # a returning login reads the profile again only when it is this old
 _ATTEMPTS = 3
 _RACES = (asyncpg.UniqueViolationError, asyncpg.ForeignKeyViolationError)
 
@@ -62,21 +64,36 @@ class Grant:
         return cls(token.openid, token.unionid or (profile.unionid if profile else None), token, profile)
 
 
-async def fetch_grant(client: WeChatClient, app: WeChatApp, code: str) -> Grant | Outcome:
-    """Exchange the code (never retried) and read the profile when the scope allows it."""
+async def exchange(client: WeChatClient, app: WeChatApp, code: str) -> Grant | Outcome:
+    """Exchange the code (never retried); the profile is read later, only when the login needs it."""
     try:
         token = await client.exchange_code(app, code)
-        if token.is_snapshot_user:
-            return Outcome("snapshot")
-        profile = None
-        if token.allows_profile():
-            try:
-                profile = await client.user_info(token.access_token, token.openid)
-            except WeChatError as exc:  # the login does not depend on the profile
-                log.warning("userinfo failed for app %s: %s", app.appid, type(exc).__name__)
-        return Grant.from_exchange(token, profile)
     except WeChatError as exc:
         return failure(exc, app=app)
+    if token.is_snapshot_user:
+        return Outcome("snapshot")
+    return Grant.from_exchange(token, None)
+
+
+async def with_profile(client: WeChatClient, app: WeChatApp, grant: Grant) -> Grant:
+    """The grant with the person's profile, when its scope allows reading it (a failure leaves it out)."""
+    token = grant.token
+    if grant.profile is not None or token is None or not token.allows_profile():
+        return grant
+    try:
+        return Grant.from_exchange(token, await client.user_info(token.access_token, token.openid))
+    except WeChatError as exc:  # the login does not depend on the profile
+        log.warning("userinfo failed for app %s: %s", app.appid, type(exc).__name__)
+        return grant
+
+
+async def fetch_grant(client: WeChatClient, app: WeChatApp, code: str) -> Grant | Outcome:
+    """Exchange the code and read the profile when the scope allows it (binding needs both at once)."""
+    grant = await exchange(client, app, code)
+    return grant if isinstance(grant, Outcome) else await with_profile(client, app, grant)
+
+
+ProfileFetcher = Callable[[Grant], Awaitable[Grant]]
 
 
 async def login(
@@ -88,13 +105,35 @@ async def login(
     actor: Actor,
     now: datetime,
     state: str | None = None,
+    fetch_profile: ProfileFetcher | None = None,
 ) -> Outcome:
-    """Log in the person behind `grant`, linking by unionid or creating an account; record it with `state`."""
+    """Log in the person behind `grant`, linking by unionid or creating an account; record it with `state`.
+
+    A returning person is logged in without asking WeChat for the profile again unless the stored one
+    is a day old; a new person's profile is read first (their account is named after it).
+    """
     values = logins.GrantValues.of(cipher, app, grant, now=now)
     async with db.connection() as conn:
         account = await logins.returning_login(conn, values, actor=actor, state=state)
-        if account is not None:
-            return Outcome("login", user_id=account["id"], account=dict(account))
+    if account is not None:
+        if fetch_profile is not None and _stale(account["profile_synced_at"], now):
+            fresh = await fetch_profile(grant)
+            if fresh.profile is not None:
+                async with db.connection() as conn:
+                    await logins.store_profile(conn, logins.GrantValues.of(cipher, app, fresh, now=now), account["id"])
+        return Outcome("login", user_id=account["id"], account=_account_fields(account))
+    if fetch_profile is not None:
+        grant = await fetch_profile(grant)
+        values = logins.GrantValues.of(cipher, app, grant, now=now)
+    if not (app.kind == "official_account" and grant.unionid is None and _base_scope_only(grant)):
+        async with db.connection() as conn:
+            try:
+                created = await logins.create_person(conn, values, actor=actor, state=state)
+            except _RACES:  # someone else is logging the same person in: the rules settle it below
+                created = None
+        if created is not None:
+            return Outcome("login", user_id=created["id"], created=True, account=_account_fields(created))
+    async with db.connection() as conn:
         for _attempt in range(_ATTEMPTS):
             try:
                 async with conn.transaction():
@@ -105,6 +144,14 @@ async def login(
             except _RACES:
                 log.info("concurrent first login for app %s; applying the rules again", app.appid)
     return Outcome("failed", reason="conflict_retry")
+
+
+def _stale(synced: datetime | None, now: datetime) -> bool:
+    return synced is None or synced <= now - PROFILE_MAX_AGE
+
+
+def _account_fields(row: asyncpg.Record) -> dict[str, object]:
+    return {k: row[k] for k in ("id", "username", "display_name", "has_password", "created_at")}
 
 
 async def _login(

@@ -103,17 +103,22 @@ async def _complete(request: web.Request, row: StateRow, code: str) -> Outcome:
     try:
         if app is None:
             return await _record(request, row, Outcome("failed", reason="misconfigured"))
-        grant = await service.fetch_grant(request.app[wechat_client_key], app, code)
+        client = request.app[wechat_client_key]
+        grant = await service.exchange(client, app, code)
         if isinstance(grant, Outcome):
             return await _record(request, row, grant)
         cipher, actor = request.app[cipher_key], flow.actor(request, row.flow)
         if row.purpose == "bind" and row.user_id is not None:
+            grant = await service.with_profile(client, app, grant)  # a bound identity shows its profile
             return await service.bind(db, cipher, app, grant, user_id=row.user_id, actor=actor, now=now, state=row.state)
         if row.purpose == "reauth" and row.user_id is not None:
             return await service.reauthenticate(
                 db, cipher, app, grant, user_id=row.user_id, actor=actor, now=now, state=row.state
             )
-        return await service.login(db, cipher, app, grant, actor=actor, now=now, state=row.state)
+        return await service.login(
+            db, cipher, app, grant, actor=actor, now=now, state=row.state,
+            fetch_profile=lambda g: service.with_profile(client, app, g),
+        )
     except BaseException:  # a bug or a cancellation: a waiting second delivery must not hang
         await _record(request, row, Outcome("failed", reason="error"))
         raise
