@@ -68,8 +68,22 @@ async def supervisor(pooled_database_url: str, tmp_path: Path) -> AsyncIterator[
         yield proc, base
     finally:
         if proc.returncode is None:
+            for child in children_of(proc.pid):
+                os.kill(child, signal.SIGKILL)
             proc.kill()
             await proc.wait()
+
+
+async def test_children_exit_when_the_supervisor_is_killed_outright(supervisor) -> None:  # type: ignore[no-untyped-def]
+    proc, _base = supervisor
+    children = children_of(proc.pid)
+    proc.kill()
+    await proc.wait()
+
+    async def orphans_gone() -> bool:
+        return all(_state(pid) != "alive" for pid in children)
+
+    await until(orphans_gone, "the site processes to follow their supervisor")
 
 
 async def _ok(http: aiohttp.ClientSession, url: str) -> bool:

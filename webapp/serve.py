@@ -11,6 +11,8 @@ Prometheus metrics are in multiprocess mode: every process writes to one directo
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
 import logging
 import os
 import signal
@@ -58,8 +60,15 @@ async def _supervise(settings: Settings, *, host: str, port: int, workers: int, 
 
 
 async def _start(host: str, port: int) -> _Child:
-    process = subprocess.Popen(child_command(host, port))  # noqa: ASYNC220 (returns at once)
+    process = subprocess.Popen(child_command(host, port), preexec_fn=_die_with_parent)  # noqa: ASYNC220, PLW1509
     return _Child(process, asyncio.get_running_loop().time())
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: if the supervisor is killed outright, the kernel sends us SIGTERM."""
+    with suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG (Linux)
 
 
 class _Child:
