@@ -154,15 +154,17 @@ class Database:
             raise TypeError("joined_to needs a sessionmaker bound to one AsyncConnection")
 
         started = False
+        one_at_a_time = asyncio.Lock()  # one connection: concurrent users (the refresher's claims and stores) queue
 
         @asynccontextmanager
         async def acquire() -> AsyncIterator[asyncpg.Connection]:
             nonlocal started
-            if not started:  # SQLAlchemy sends BEGIN lazily: make sure the hot paths run inside its transaction
-                await bind.exec_driver_sql("SELECT 1")
-                started = True
-            raw = await bind.get_raw_connection()
-            yield raw.driver_connection  # type: ignore[misc]
+            async with one_at_a_time:
+                if not started:  # SQLAlchemy sends BEGIN lazily: make sure the hot paths run inside its transaction
+                    await bind.exec_driver_sql("SELECT 1")
+                    started = True
+                raw = await bind.get_raw_connection()
+                yield raw.driver_connection  # type: ignore[misc]
 
         return cls(sm, acquire)
 

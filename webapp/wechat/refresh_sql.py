@@ -19,7 +19,7 @@ CLAIM = """
 WITH due AS (
     SELECT id FROM wechat_identities
     WHERE refresh_due_at <= $1 AND status = 'active' AND refresh_token_enc IS NOT NULL AND appid = ANY($3::text[])
-    ORDER BY refresh_due_at LIMIT $4 FOR UPDATE SKIP LOCKED
+    ORDER BY refresh_due_at, id LIMIT $4 FOR UPDATE SKIP LOCKED
 )
 UPDATE wechat_identities w SET refresh_due_at = $2
 WHERE w.id IN (SELECT id FROM due)
@@ -80,7 +80,7 @@ async def store_refreshed(
         [r.row["id"] for r in results],
         [r.row["refresh_token_enc"] for r in results],
         [cipher.encrypt(r.token.access_token) for r in results],
-        [cipher.encrypt(r.token.refresh_token) for r in results],
+        [_refresh_ciphertext(cipher, r) for r in results],
         [r.token.access_expires_at for r in results],
         [r.profile.nickname if r.profile else None for r in results],
         [r.profile.avatar_url if r.profile else None for r in results],
@@ -106,6 +106,13 @@ async def record_failures(
     if failures:
         ids, olds = _guard([row for row, _reason, _due in failures])
         await conn.execute(_FAILURES, ids, olds, [r for _row, r, _d in failures], [d for _r, _x, d in failures], now)
+
+
+def _refresh_ciphertext(cipher: TokenCipher, result: Any) -> str:
+    """WeChat does not rotate refresh tokens: keep the stored ciphertext when the value is the same one."""
+    if getattr(result, "refresh_token_plain", None) == result.token.refresh_token:
+        return str(result.row["refresh_token_enc"])
+    return cipher.encrypt(result.token.refresh_token)
 
 
 def _guard(rows: Sequence[asyncpg.Record]) -> tuple[list[int], list[str]]:

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 
 import asyncpg
@@ -77,6 +78,7 @@ class Result:
     token: OAuthToken | None = None
     profile: WeChatProfile | None = None
     reason: str = ""
+    refresh_token_plain: str | None = field(default=None, repr=False)  # what the row held, decrypted
 
 
 def configured_apps(settings: Settings) -> dict[str, WeChatApp]:
@@ -117,26 +119,39 @@ class _Pass:
         self.report = RefreshReport()
 
     async def run(self, max_rows: int | None) -> RefreshReport:
-        claimed: list[asyncpg.Record] = []
+        """Keep `concurrency` WeChat calls in flight; claims and stores run beside them, never in their way."""
+        batch, concurrency = self.policy.batch, self.policy.concurrency
+        backlog: deque[asyncpg.Record] = deque()
+        calls: set[asyncio.Task[Result]] = set()
+        stores: set[asyncio.Task[None]] = set()
+        claiming: asyncio.Task[list[asyncpg.Record]] | None = None
         done: list[Result] = []
-        running: set[asyncio.Task[Result]] = set()
         exhausted = False
         while True:
-            if not exhausted and len(claimed) < self.policy.batch and (max_rows is None or self.report.claimed < max_rows):
-                rows = await self._claim()
-                claimed.extend(rows)
-                exhausted = len(rows) < self.policy.batch
-            while claimed and len(running) < self.policy.concurrency:
-                running.add(asyncio.create_task(self._one(claimed.pop(0))))
-            if not running:
-                break
-            finished, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-            done.extend(task.result() for task in finished)
-            if len(done) >= self.policy.batch or (not running and not claimed and exhausted):
-                await self._store(done)
+            if claiming is None and not exhausted and len(backlog) < batch and not self._enough(max_rows):
+                claiming = asyncio.create_task(self._claim())
+            while backlog and len(calls) < concurrency:
+                calls.add(asyncio.create_task(self._one(backlog.popleft())))
+            drained = not calls and not backlog and claiming is None
+            if len(done) >= batch or (done and drained):
+                stores.add(asyncio.create_task(self._store(done)))
                 done = []
-        await self._store(done)
+            if drained:
+                break
+            finished, _pending = await asyncio.wait({*calls, *filter(None, [claiming])}, return_when=asyncio.FIRST_COMPLETED)
+            for task in finished:
+                if task is claiming:
+                    rows = claiming.result()
+                    backlog.extend(rows)
+                    exhausted, claiming = len(rows) < batch, None
+                else:
+                    calls.discard(task)  # type: ignore[arg-type]
+                    done.append(task.result())  # type: ignore[arg-type]
+        await asyncio.gather(*stores)
         return self.report
+
+    def _enough(self, max_rows: int | None) -> bool:
+        return max_rows is not None and self.report.claimed >= max_rows
 
     async def _claim(self) -> list[asyncpg.Record]:
         now = self.clock()
@@ -175,7 +190,8 @@ class _Pass:
         except WeChatError as exc:
             logger.warning("identity %d: refresh failed, retried after a backoff: %s", row["id"], type(exc).__name__)
             return Result(row, "failed", reason=_reason(exc))
-        return Result(row, "refreshed", token=token, profile=await self._profile(row, token, now))
+        profile = await self._profile(row, token, now)
+        return Result(row, "refreshed", token=token, profile=profile, refresh_token_plain=refresh_token)
 
     async def _profile(self, row: asyncpg.Record, token: OAuthToken, now: datetime) -> WeChatProfile | None:
         """The profile, when the scope allows it and it was asked for or is a day old; None otherwise."""

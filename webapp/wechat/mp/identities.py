@@ -32,7 +32,7 @@ async def revoke(s: AsyncSession, *, appid: str, openid: str, now: datetime) -> 
     identity.access_token_enc = identity.refresh_token_enc = None
     identity.access_expires_at = identity.refresh_expires_at = None
     identity.refresh_due_at = identity.profile_sync_requested_at = None  # out of the refresher's sight
-    identity.nickname, identity.avatar_url = "", ""
+    identity.nickname, identity.avatar_url, identity.profile_synced_at = "", "", None  # a new grant reads it anew
     await s.flush()
     if avatar_url:
         await _forget_copied_avatar(s, identity.user_id, avatar_url)
