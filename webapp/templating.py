@@ -10,6 +10,8 @@ from aiohttp import web
 from aiohttp_session import get_session
 
 from webapp import i18n
+from webapp.accounts.account import avatar_path
+from webapp.avatars.default import default_avatar
 from webapp.cookies import delete_later, set_later
 from webapp.keys import clock_key, flash_signer_key, settings_key
 
@@ -37,11 +39,14 @@ def setup_jinja(app: web.Application) -> None:
     )
     env.globals["locale_names"] = i18n.LOCALE_NAMES
     env.globals["locales"] = i18n.LOCALES
+    env.globals["avatar_path"] = avatar_path
+    env.globals["default_avatar"] = default_avatar
 
 
 async def base_context(request: web.Request, *, without_session: bool = False) -> dict[str, Any]:
     """Variables every page gets: the user, the CSRF token, the language, flashed messages."""
     from webapp.accounts.session import current_user  # accounts builds on templating, not the reverse
+    from webapp.clientinfo import dev_wechat
     from webapp.csrf import LazyToken
     from webapp.sessions import account_key
 
@@ -56,6 +61,7 @@ async def base_context(request: web.Request, *, without_session: bool = False) -
         "flashes": _take_flashes(request),
         "url": lambda name, **parts: str(request.app.router[name].url_for(**parts)),
         "request_path": request.path_qs,
+        "dev_wechat": dev_wechat(request),
     }
 
 

@@ -13,11 +13,14 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+
+from webapp.avatars.copier import copy_due_avatars
+from webapp.avatars.fetch import AvatarFetcher
 from webapp.background import run_periodically
 from webapp.clock import utcnow
 from webapp.crypto import TokenCipher
 from webapp.db import Database, make_sessionmaker
-from webapp.keys import cipher_key, clock_key, database_key, settings_key, wechat_client_key
+from webapp.keys import cipher_key, clock_key, database_key, http_key, settings_key, wechat_client_key
 from webapp.maintenance import purge_expired
 from webapp.observability import metrics
 from webapp.settings import Settings
@@ -54,10 +57,13 @@ async def maintenance_pass(
     *,
     clock: Callable[[], datetime],
     policy: RefreshPolicy = RefreshPolicy(),
+    avatars: AvatarFetcher | None = None,
 ) -> RefreshReport:
-    """Refresh every due token, then purge expired sessions, states, counters and old login failures."""
+    """Refresh every due token, copy due avatars, then purge expired sessions, states, counters and old failures."""
     report = await refresh_all_due(db, client, cipher, apps, clock=clock, policy=policy)
     await _observe(db, report, now=clock())
+    if avatars is not None:
+        await copy_due_avatars(db, avatars, clock=clock)
     purged = await purge_expired(db.sm, now=clock())
     metrics.oauth_state("expired", purged.oauth_states)
     level = logging.INFO if report.claimed else logging.DEBUG
@@ -99,7 +105,8 @@ async def run_worker(settings: Settings, *, once: bool, stop: asyncio.Event | No
     try:
         async with aiohttp.ClientSession() as http:
             client, cipher = wechat_client(settings, http), TokenCipher(settings.token_keys)
-            job = partial(maintenance_pass, db, client, cipher, apps, clock=utcnow, policy=policy_of(settings))
+            job = partial(maintenance_pass, db, client, cipher, apps, clock=utcnow, policy=policy_of(settings),
+                          avatars=AvatarFetcher(http, api_base=settings.wechat_api_base))
             if once:
                 return await _once(job)
             await _until_signalled(settings.worker_interval_s, job, stop=stop)
@@ -155,6 +162,7 @@ async def background_context(app: web.Application) -> AsyncIterator[None]:
         configured_apps(settings),
         clock=app[clock_key],
         policy=policy_of(settings),
+        avatars=AvatarFetcher(app[http_key], api_base=settings.wechat_api_base),
     )
     task = asyncio.create_task(run_periodically(settings.worker_interval_s, job), name="webapp-background")
     yield

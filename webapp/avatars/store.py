@@ -1,0 +1,72 @@
+"""SQL of the avatar copy queue (users.avatar_source / avatar_fetch_due_at / avatar_fetch_failures) and of user_avatars.
+
+A claim moves the due time one lease ahead (a worker that dies mid-copy only delays the row), and
+every write is conditional on the source still being the one fetched: a newer picture queued in
+between is never overwritten by an older one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import asyncpg
+
+from webapp.avatars.fetch import Fetched
+
+LEASE = timedelta(minutes=5)
+MAX_FAILURES = 10  # transient failures before giving up until the next profile change (≈17 h of backoff)
+MAX_BACKOFF = timedelta(hours=6)
+
+_CLAIM_SQL = """
+UPDATE users u SET avatar_fetch_due_at = $2
+FROM (SELECT id FROM users WHERE avatar_fetch_due_at <= $1
+      ORDER BY avatar_fetch_due_at LIMIT $3 FOR UPDATE SKIP LOCKED) due
+WHERE u.id = due.id
+RETURNING u.id, u.avatar_source, u.avatar_fetch_failures
+"""
+_SAVE_SQL = """
+WITH queued AS (
+    UPDATE users SET avatar_fetch_due_at = NULL, avatar_fetch_failures = 0
+    WHERE id = $1 AND avatar_source = $2 RETURNING id
+)
+INSERT INTO user_avatars (user_id, sha256, content_type, content, source_url, fetched_at)
+SELECT id, $3, $4, $5, $2, $6 FROM queued
+ON CONFLICT (user_id) DO UPDATE SET sha256 = EXCLUDED.sha256, content_type = EXCLUDED.content_type,
+    content = EXCLUDED.content, source_url = EXCLUDED.source_url, fetched_at = EXCLUDED.fetched_at
+"""
+_FAILED_SQL = """
+UPDATE users SET avatar_fetch_failures = LEAST(avatar_fetch_failures + 1, 32767), avatar_fetch_due_at = $3
+WHERE id = $1 AND avatar_source = $2
+"""
+_LOAD_SQL = "SELECT content_type, content FROM user_avatars WHERE user_id = $1 AND left(sha256, 16) = $2"
+
+
+async def claim_due(conn: asyncpg.Connection, *, now: datetime, limit: int) -> list[asyncpg.Record]:
+    """Users whose avatar is due for copying, each leased to this worker for LEASE."""
+    return await conn.fetch(_CLAIM_SQL, now, now + LEASE, limit)
+
+
+async def save(conn: asyncpg.Connection, *, user_id: int, source: str, image: Fetched, now: datetime) -> bool:
+    """Store the copy if `source` is still the account's picture; True when stored."""
+    status = await conn.execute(_SAVE_SQL, user_id, source, image.sha256, image.content_type, image.content, now)
+    return status.endswith(" 1")
+
+
+async def failed(
+    conn: asyncpg.Connection, *, user_id: int, source: str, failures: int, permanent: bool, now: datetime
+) -> bool:
+    """Back off (doubling from a minute), or give up; True when this was the last try."""
+    give_up = permanent or failures + 1 >= MAX_FAILURES
+    due = None if give_up else now + min(timedelta(minutes=2**failures), MAX_BACKOFF)
+    await conn.execute(_FAILED_SQL, user_id, source, due)
+    return give_up
+
+
+async def forget(conn: asyncpg.Connection, *, user_id: int) -> None:
+    """Nothing to copy (the source was cleared): leave the queue."""
+    await conn.execute("UPDATE users SET avatar_fetch_due_at = NULL WHERE id = $1 AND avatar_source = ''", user_id)
+
+
+async def load(conn: asyncpg.Connection, *, user_id: int, prefix: str) -> asyncpg.Record | None:
+    """The stored picture whose hash starts with `prefix` (the URL's), or None."""
+    return await conn.fetchrow(_LOAD_SQL, user_id, prefix)
