@@ -15,7 +15,7 @@ from webapp.models import SecurityEvent
 KINDS = (
     "signup", "login", "login_failed", "logout_others", "password_set", "password_changed", "bind", "unbind",
     "username_set", "display_name_changed", "session_ended", "merged", "disabled", "enabled", "sessions_ended",
-    "wechat_revoked", "wechat_profile_changed", "account_deleted", "reauth",
+    "wechat_revoked", "wechat_profile_changed", "account_deleted", "reauth", "username_changed",
 )
 METHODS = ("", "password", "wechat_qr", "wechat_embedded", "wechat_mp", "wechat_follow", "admin")
 ACTORS = ("user", "admin", "wechat")
@@ -85,6 +85,7 @@ def kind_label(kind: str) -> str:
         "bind": _("WeChat bound"),
         "unbind": _("WeChat unbound"),
         "username_set": _("Username set"),
+        "username_changed": _("Username changed"),
         "display_name_changed": _("Display name changed"),
         "session_ended": _("Logged out of a session"),
         "merged": _("Accounts merged"),

@@ -1,4 +1,4 @@
-"""Site-wide pages: home, health check, /api/me, language switch, WeChat domain verification."""
+"""Site-wide pages: home, health check, /api/me, language switch, WeChat domain verification, dev switches."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import orjson
 from aiohttp import web
 
 from webapp.accounts.session import login_required, require_user
+from webapp.clientinfo import DEV_WECHAT_COOKIE
 from webapp.i18n import LANG_COOKIE, LOCALES
 from webapp.keys import database_key, settings_key
 from webapp.security import safe_next
@@ -55,3 +56,13 @@ async def mp_verify(request: web.Request) -> web.Response:
     if content is None:
         raise web.HTTPNotFound()
     return web.Response(text=content, content_type="text/plain")
+
+
+async def dev_wechat_browser(request: web.Request) -> web.Response:
+    """`webapp dev` only: make this browser count as WeChat's (`?off=1` undoes it), then go to `next`."""
+    response = web.HTTPFound(safe_next(request.query.get("next")))
+    if request.query.get("off"):
+        response.del_cookie(DEV_WECHAT_COOKIE, path="/")
+    else:
+        response.set_cookie(DEV_WECHAT_COOKIE, "1", max_age=24 * 3600, httponly=True, samesite="Lax", path="/")
+    raise response

@@ -5,9 +5,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from webapp import pages
+from webapp.accounts import closing_views, profile_views
 from webapp.accounts import views as accounts
+from webapp.avatars import views as avatars
 from webapp.keys import settings_key
 from webapp.observability import views as observability  # observability
+from webapp.wechat import account_views as wechat_account
 from webapp.wechat import views as wechat
 from webapp.wechat.mp import follow as mp_follow
 from webapp.wechat.mp import views as mp_views
@@ -24,6 +27,7 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/api/me", pages.api_me, name="api_me")
     r.add_get("/lang/{locale}", pages.set_language, name="set_language")
     r.add_get("/MP_verify_{token:[A-Za-z0-9]+}.txt", pages.mp_verify, name="mp_verify")
+    r.add_get("/avatars/{user_id:[0-9]{1,18}}/{hash:[0-9a-f]{16}}", avatars.avatar, name="avatar")
 
     r.add_get("/login", accounts.login_page, name="login")
     r.add_post("/login", accounts.login, name="login_post")
@@ -36,6 +40,12 @@ def setup_routes(app: web.Application) -> None:
     r.add_post("/settings/reauth", accounts.reauthenticate, name="reauth")
     r.add_post("/settings/confirm/wechat", wechat.reauth, name="wechat_reauth")
     r.add_post("/settings/sessions/logout-others", accounts.logout_others, name="logout_others")
+    r.add_post("/settings/sessions/end", profile_views.end_session, name="end_session")
+    r.add_post("/settings/profile", profile_views.update_profile, name="update_profile")
+    r.add_post("/settings/username", profile_views.change_username, name="change_username")
+    r.add_get("/settings/account/delete", closing_views.delete_page, name="delete_account_page")
+    r.add_post("/settings/account/delete", closing_views.delete_account, name="delete_account")
+    r.add_get("/settings/export", closing_views.export, name="export")
 
     r.add_get("/auth/wechat/start", wechat.start, name="wechat_start")
     r.add_post("/auth/wechat/embed-state", wechat.embed_state, name="wechat_embed_state")
@@ -44,7 +54,9 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/auth/wechat/continue", wechat.continue_page, name="wechat_continue")
     r.add_post("/auth/wechat/link-existing", wechat.link_existing, name="wechat_link_existing")
     r.add_post("/settings/wechat/bind", wechat.bind, name="wechat_bind")
+    r.add_get("/settings/wechat/unbind", wechat_account.unbind_page, name="wechat_unbind_page")
     r.add_post("/settings/wechat/unbind", wechat.unbind, name="wechat_unbind")
+    r.add_post("/settings/wechat/merge", wechat_account.merge_accounts, name="wechat_merge")
 
     settings = app[settings_key]
     # The official account's server URL (404 until WECHAT_MP_TOKEN is set), and follow-to-log-in,
@@ -55,5 +67,7 @@ def setup_routes(app: web.Application) -> None:
         r.add_post("/auth/wechat/follow/qr", mp_follow.create_qr, name="wechat_follow_qr")
         r.add_get("/auth/wechat/follow/wait", mp_follow.wait, name="wechat_follow_wait")
         r.add_post("/auth/wechat/follow/claim", mp_follow.claim, name="wechat_follow_claim")
+    if settings.dev:  # `webapp dev` only: try the in-WeChat path from an ordinary browser
+        r.add_get("/_dev/wechat-browser", pages.dev_wechat_browser, name="dev_wechat_browser")
     if settings.serve_static:
         r.add_static("/static/", settings.static_dir, name="static", append_version=True)

@@ -183,3 +183,78 @@ def _confirm_error(password: str, confirm: str) -> str | None:
 
 def _collect(**checks: str | None) -> dict[str, str]:
     return {name: message for name, message in checks.items() if message}
+
+
+@dataclass
+class ProfileForm:
+    """The display name shown to others (optional)."""
+
+    display_name: str = ""
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, data: Mapping[str, Any]) -> ProfileForm:
+        """Read and validate the POSTed field."""
+        display_name = unicodedata.normalize("NFC", field_text(data, "display_name")).strip()
+        return cls(display_name=_echo(display_name), errors=_collect(display_name=display_name_error(display_name)))
+
+    @property
+    def valid(self) -> bool:
+        """True when the name is acceptable."""
+        return not self.errors
+
+
+@dataclass
+class UsernameForm:
+    """A new username, under the sign-up rules."""
+
+    username: str = ""
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, data: Mapping[str, Any]) -> UsernameForm:
+        """Read and validate the POSTed field."""
+        username = normalize_username(field_text(data, "username"))
+        return cls(username=_echo(username), errors=_collect(username=username_error(username)))
+
+    @property
+    def valid(self) -> bool:
+        """True when the username is acceptable."""
+        return not self.errors
+
+
+# The phrase typed to delete an account, in English and as account.po translates it: either is accepted,
+# whatever language the form was shown in.
+DELETION_PHRASES = ("delete my account", "删除我的账号")
+
+
+def deletion_phrase() -> str:
+    """The phrase the deletion form's label asks for, in the reader's language."""
+    return _("delete my account")
+
+
+def _phrase_key(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+@dataclass
+class DeletionForm:
+    """The explicit confirmation before deleting an account: the phrase its label states, typed."""
+
+    typed: str = ""
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, data: Mapping[str, Any]) -> DeletionForm:
+        """Read the typed phrase; it must be the one shown (case and spacing aside)."""
+        typed = field_text(data, "confirmation")
+        accepted = {_phrase_key(p) for p in (*DELETION_PHRASES, deletion_phrase())}
+        error = None if _phrase_key(typed) in accepted else _(
+            "Type “%(phrase)s” exactly to confirm.", phrase=deletion_phrase()
+        )
+        return cls(typed=_echo(typed), errors=_collect(confirmation=error))
+
+    @property
+    def valid(self) -> bool:
+        """True when the phrase was typed."""
+        return not self.errors

@@ -6,8 +6,8 @@ from typing import Any
 
 from aiohttp import web
 
-from webapp import events
-from webapp.accounts import forms, service
+from webapp.accounts import forms, resume, service
+from webapp.accounts import settings_page as settings_page_
 from webapp.accounts.account import Account
 from webapp.accounts.errors import AccountDisabled, InvalidCredentials, TooManyAttempts, UsernameTaken, WrongPassword
 from webapp.accounts.service import Origin
@@ -24,11 +24,11 @@ from webapp.accounts.session import (
 from webapp.clientinfo import client_ip, coarse_client
 from webapp.i18n import gettext as _
 from webapp.i18n import ngettext
-from webapp.keys import clock_key, database_key, db_key, passwords_key
-from webapp.models import SecurityEvent
+from webapp.keys import clock_key, database_key, passwords_key
 from webapp.observability import metrics
 from webapp.security import safe_next
 from webapp.templating import flash, render
+from webapp.wechat import binding as wechat_binding
 from webapp.wechat import panel as wechat_panel
 
 
@@ -114,7 +114,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
 @login_required
 async def settings_page(request: web.Request) -> web.StreamResponse:
     """Account, password, WeChat, sessions and recent activity."""
-    return await _render_settings(request, await require_user(request), forms.PasswordForm())
+    return await settings_page_.render_settings(request, await require_user(request))
 
 
 @login_required
@@ -148,7 +148,7 @@ async def set_password(request: web.Request) -> web.StreamResponse:
                 )
             await flash(request, message, "success")
             raise web.HTTPFound(request.app.router["settings"].url_for())
-    return await _render_settings(request, user, form, status=status)
+    return await settings_page_.render_settings(request, user, password_form=form, status=status)
 
 
 @login_required
@@ -180,8 +180,17 @@ async def reauthenticate(request: web.Request) -> web.StreamResponse:
             status, error = 429, too_many_attempts(exc.minutes)
         else:
             await mark_recent_auth(request, method="password")
-            raise web.HTTPFound(next_path)
+            raise web.HTTPFound(await _carry_on(request, user, next_path))
     return await _render_confirm(request, user, next_path, error=error, status=status)
+
+
+async def _carry_on(request: web.Request, user: Account, next_path: str) -> str:
+    """Where to go once confirmed: on with a bind that was waiting for it (WeChat's page), else `next`."""
+    if resume.take(request, user_id=user.id) == "bind" and wechat_binding.can_bind(request, user):
+        authorize = await wechat_binding.start_bind(request, user)
+        if authorize is not None:
+            return authorize
+    return next_path
 
 
 @login_required
@@ -222,18 +231,6 @@ def disabled_message() -> str:
     return _("This account has been disabled. Contact the site's support if you think this is a mistake.")
 
 
-def activity_row(event: SecurityEvent) -> dict[str, str]:
-    """One security event as the settings page lists it."""
-    return {
-        "kind": event.kind,
-        "what": events.kind_label(event.kind),
-        "how": events.method_label(event.method),
-        "client": events.client_label(event.client),
-        "when": event.created_at.strftime("%Y-%m-%d %H:%M UTC"),
-        "iso": event.created_at.isoformat(),
-    }
-
-
 def origin(request: web.Request) -> Origin:
     """Coarse client and address of a request, for the security log and the limits."""
     return Origin(client=coarse_client(request.headers.get("User-Agent", "")), ip=client_ip(request))
@@ -258,19 +255,9 @@ async def _render_signup(
 async def _render_confirm(
     request: web.Request, user: Account, next_path: str, *, error: str = "", status: int = 200
 ) -> web.Response:
-    context: dict[str, Any] = {"next": next_path, "error": error, "has_password": user.has_password}
+    context: dict[str, Any] = {
+        "next": next_path, "error": error, "has_password": user.has_password,
+        "resuming": resume.peek(request, user_id=user.id),
+    }
     context.update(wechat_panel.confirm_options(request, user, next_path))
     return await render(request, "accounts/reauth.html", context, status=status)
-
-
-async def _render_settings(
-    request: web.Request, user: Account, form: forms.PasswordForm, *, status: int = 200
-) -> web.Response:
-    activity = await service.recent_activity(request.app[db_key], user_id=user.id)
-    context: dict[str, Any] = {
-        "user": user,
-        "password_form": form,
-        "activity": [activity_row(event) for event in activity],
-    }
-    context.update(await wechat_panel.settings_panel(request, user))
-    return await render(request, "accounts/settings.html", context, status=status)

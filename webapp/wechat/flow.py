@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from webapp import ratelimit
-from webapp.clientinfo import client_ip, coarse_client, is_wechat_browser
+from webapp.clientinfo import client_ip, coarse_client, counts_as_wechat, is_phone_without_wechat
 from webapp.cookies import pending, set_later
 from webapp.keys import clock_key, database_key, settings_key
 from webapp.observability import metrics
@@ -46,8 +46,8 @@ def app_by_id(settings: Settings, appid: str) -> WeChatApp | None:
 
 
 def in_wechat(request: web.Request) -> bool:
-    """True inside WeChat's in-app browser."""
-    return is_wechat_browser(request.headers.get("User-Agent", ""))
+    """True inside WeChat's in-app browser (or a browser `webapp dev` was told to treat as one)."""
+    return counts_as_wechat(request)
 
 
 def available_flow(request: web.Request, *, step_up: bool = False) -> states.Flow | None:
@@ -57,6 +57,8 @@ def available_flow(request: web.Request, *, step_up: bool = False) -> states.Flo
         if official_account(settings) is None:
             return None  # a QR code cannot be scanned from the phone that shows it
         return "mp_userinfo" if step_up else "mp_base"
+    if is_phone_without_wechat(request):
+        return None  # a phone cannot scan its own screen: the pages say how to open the site in WeChat
     return "qr" if website_app(settings) else None
 
 

@@ -17,7 +17,7 @@ from webapp.i18n import gettext as _
 from webapp.keys import clock_key, database_key, outcome_signer_key, passwords_key
 from webapp.security import safe_next
 from webapp.templating import flash, render
-from webapp.wechat import flow, service
+from webapp.wechat import flow, merge, service
 from webapp.wechat.outcome import FAILURE_STATUS, Outcome
 
 OUTCOME_COOKIE = "webapp_wx_outcome"
@@ -78,6 +78,10 @@ async def outcome_page(request: web.Request) -> web.Response:
         status = FAILURE_STATUS.get(outcome.reason, 400)
     elif outcome.kind == "conflict":
         status = 409
+        other = merge_offer(data, await current_user(request))
+        context["can_merge"] = other is not None and await merge.can_merge(
+            request.app[database_key], into_user_id=data["user_id"], other_user_id=other
+        )
     elif outcome.kind == "login":
         context["can_link"] = await _fresh_account(request, data) is not None
     return await render(request, "wechat/outcome.html", context, status=status)
@@ -89,14 +93,27 @@ def _context(request: web.Request, data: dict[str, Any], **extra: Any) -> dict[s
     return {
         "outcome": Outcome.from_json(data), "next_path": next_path, "purpose": data.get("purpose", "login"),
         "retry_url": _retry_url(request, data, next_path), "in_wechat": flow.in_wechat(request),
-        "errors": {}, "form": {}, **extra,
+        "errors": {}, "form": {}, "can_merge": False, **extra,
     }
 
 
 def _retry_url(request: web.Request, data: dict[str, Any], next_path: str) -> str:
+    """Where "try again" starts over: the settings' WeChat section, the confirm page, or a new login."""
     if data.get("purpose") == "bind":
-        return str(request.app.router["settings"].url_for())
+        return str(request.app.router["settings"].url_for()) + "#wechat"
+    if data.get("purpose") == "reauth":
+        return str(request.app.router["confirm"].url_for().with_query(next=next_path))
     return str(request.app.router["wechat_start"].url_for().with_query(next=next_path))
+
+
+def merge_offer(data: dict[str, Any] | None, user: Account | None) -> int | None:
+    """The account holding the WeChat this user just scanned to bind, if the outcome offers a merge."""
+    if data is None or user is None or data.get("purpose") != "bind" or data.get("user_id") != user.id:
+        return None
+    outcome = Outcome.from_json(data)
+    if outcome.kind != "conflict" or outcome.reason or outcome.other_user_id is None:
+        return None
+    return outcome.other_user_id
 
 
 async def _fresh_account(request: web.Request, data: dict[str, Any]) -> Account | None:

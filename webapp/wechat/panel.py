@@ -9,7 +9,7 @@ from aiohttp import web
 from webapp.accounts.account import Account
 from webapp.accounts.session import has_recent_auth
 from webapp.keys import settings_key
-from webapp.wechat import flow
+from webapp.wechat import binding, flow, phone
 
 
 async def settings_panel(request: web.Request, user: Account) -> dict[str, Any]:
@@ -18,7 +18,8 @@ async def settings_panel(request: web.Request, user: Account) -> dict[str, Any]:
     identities = [dict(identity) for identity in user.wechat]
     return {
         "wechat_identities": identities,
-        "wechat_can_bind": flow.available_flow(request, step_up=True) is not None and not identities,
+        "wechat_can_bind": binding.can_bind(request, user),
+        "wechat_open_in_wechat": None if identities else phone.guidance(request, "/settings#wechat"),
         "wechat_can_unbind": bool(identities) and user.has_password,
         "wechat_last_method": bool(identities) and not user.has_password,
         "wechat_recent_auth": await has_recent_auth(request),
@@ -36,6 +37,7 @@ async def login_options(request: web.Request, next_path: str) -> dict[str, Any]:
     chosen = flow.available_flow(request)
     context: dict[str, Any] = {"wechat_flow": chosen, "wechat_embed": None, "qr_expired": False}
     if chosen is None:
+        context["open_in_wechat"] = phone.guidance(request, request.path_qs)
         return context
     context["wechat_start_url"] = str(request.app.router["wechat_start"].url_for().with_query(next=next_path))
     app = flow.website_app(settings)
@@ -53,7 +55,9 @@ async def login_options(request: web.Request, next_path: str) -> dict[str, Any]:
 
 def confirm_options(request: web.Request, user: Account, next_path: str) -> dict[str, Any]:
     """Context for the "confirm it's you" page: scanning works only with a WeChat bound to this account."""
+    can_scan = bool(user.wechat) and flow.available_flow(request, step_up=True) is not None
     return {
-        "can_scan": bool(user.wechat) and flow.available_flow(request, step_up=True) is not None,
+        "can_scan": can_scan,
         "scan_next": next_path,
+        "open_in_wechat": None if can_scan or not user.wechat else phone.guidance(request, request.path_qs),
     }

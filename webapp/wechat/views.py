@@ -7,6 +7,7 @@ import re
 from aiohttp import web
 from yarl import URL
 
+from webapp.accounts import resume
 from webapp.accounts.account import Account
 from webapp.accounts.forms import field_text
 from webapp.accounts.session import (
@@ -18,12 +19,13 @@ from webapp.accounts.session import (
     require_user,
 )
 from webapp.accounts.views import confirm_url
+from webapp.clientinfo import is_phone_without_wechat
 from webapp.i18n import gettext as _
 from webapp.keys import cipher_key, clock_key, database_key, settings_key, wechat_client_key
 from webapp.observability import metrics
 from webapp.security import safe_next
 from webapp.templating import flash, render
-from webapp.wechat import flow, logins, pages, service, states
+from webapp.wechat import binding, flow, logins, pages, phone, service, states
 from webapp.wechat.outcome import Outcome
 from webapp.wechat.pages import forget_outcome, remember_outcome
 from webapp.wechat.states import StateRow
@@ -35,6 +37,8 @@ async def start(request: web.Request) -> web.Response:
     """Send the browser to WeChat: official account inside WeChat, QR page elsewhere."""
     next_path = safe_next(request.query.get("next"))
     chosen = flow.available_flow(request, step_up=field_text(request.query, "scope") == "userinfo")
+    if chosen is None and is_phone_without_wechat(request):
+        return await phone.open_in_wechat_page(request, next_path)
     if chosen is None:
         raise web.HTTPNotFound()
     state, app = await flow.new_state(request, flow=chosen, purpose="login", next_path=next_path)
@@ -149,7 +153,9 @@ async def _apply(request: web.Request, row: StateRow, outcome: Outcome) -> web.S
     if outcome.kind == "reauthenticated" and user is not None and user.id == row.user_id:
         await mark_recent_auth(request, method="wechat")
         raise web.HTTPFound(row.next_path)
-    await remember_outcome(request, outcome, next_path=row.next_path, purpose=row.purpose)
+    await remember_outcome(
+        request, outcome, next_path=row.next_path, purpose=row.purpose, method=flow.METHODS.get(row.flow, "")
+    )
     raise web.HTTPFound(request.app.router["wechat_continue"].url_for())
 
 
@@ -180,7 +186,7 @@ async def _replayed(request: web.Request, row: StateRow) -> web.StreamResponse:
     """A used state with another code: fine for whoever is already logged in, an error otherwise."""
     if await current_user(request) is not None and row.purpose == "login":
         raise web.HTTPFound(row.next_path)
-    return await _problem(request, "used_link")
+    return await _problem(request, "used_link", row=row)
 
 
 async def _problem(
@@ -191,7 +197,8 @@ async def _problem(
     if in_frame and reason in ("expired_link", "bad_link", "other_browser"):
         login = request.app.router["login"].url_for().with_query(next=next_path, qr="expired")
         return await _frame_page(request, str(login))
-    await remember_outcome(request, Outcome("failed", reason=reason), next_path=next_path)
+    purpose = row.purpose if row is not None else "login"
+    await remember_outcome(request, Outcome("failed", reason=reason), next_path=next_path, purpose=purpose)
     raise web.HTTPFound(request.app.router["wechat_continue"].url_for())
 
 
@@ -203,9 +210,9 @@ async def finish(request: web.Request) -> web.StreamResponse:
     async with request.app[database_key].connection() as conn:
         row = await states.load_live(conn, state, now=request.app[clock_key]())
         if row is None or row.result is None:
-            return await _problem(request, "expired_link")
+            return await _problem(request, "expired_link", row=row)
         if not row.started_by(await flow.current_nonce(request)):
-            return await _problem(request, "other_browser")
+            return await _problem(request, "other_browser", row=row)
         claimed = await states.mark_claimed(conn, row.state)
     if not claimed:
         return await _replayed(request, row)
@@ -227,12 +234,14 @@ async def bind(request: web.Request) -> web.StreamResponse:
     """Start binding WeChat to the logged-in account (needs a recent login)."""
     user = await require_user(request)
     if not await has_recent_auth(request):
+        resume.remember(request, "bind", user_id=user.id)  # confirming carries the bind on
         raise web.HTTPFound(confirm_url(request, "/settings#wechat"))
-    chosen = flow.available_flow(request, step_up=True)
-    if chosen is None:
+    authorize = await binding.start_bind(request, user)
+    if authorize is None and is_phone_without_wechat(request):
+        raise web.HTTPFound("/settings#wechat")  # the WeChat section says how to bind from this phone
+    if authorize is None:
         raise web.HTTPNotFound()
-    state, app = await flow.new_state(request, flow=chosen, purpose="bind", next_path="/settings", user_id=user.id)
-    raise web.HTTPFound(URL(flow.authorize_url(request, chosen, app, state), encoded=True))
+    raise web.HTTPFound(URL(authorize, encoded=True))
 
 
 @login_required
