@@ -11,9 +11,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from typing import Any
 
 from aiohttp import web
 from aiohttp_session import get_session
+from multidict import MultiDict, MultiDictProxy
 
 from webapp.cookies import b64, derive_key, pending, set_later
 from webapp.keys import settings_key
@@ -23,6 +25,7 @@ CSRF_HEADER = "X-CSRF-Token"
 CSRF_COOKIE = "webapp_csrf"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 _FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+_PARSED_TYPES = _FORM_TYPES | {""}  # what aiohttp's request.post() reads (no Content-Type: as a urlencoded form)
 _KEY = web.AppKey("csrf_key", bytes)
 
 
@@ -69,14 +72,30 @@ async def csrf_token(request: web.Request) -> str:
     return str(LazyToken(request, session.identity))
 
 
+async def _parsed_form(request: web.Request) -> MultiDictProxy[Any]:
+    """The request's form, parsed once here (aiohttp caches it for the handler): a body that is no form is a 400.
+
+    A multipart body without its boundary, bytes that are not in the declared charset, or a charset nobody
+    knows make aiohttp's request.post() raise ValueError or LookupError, which every handler would turn
+    into a 500.
+    """
+    if request.content_type not in _PARSED_TYPES:
+        return MultiDictProxy(MultiDict())
+    try:
+        return await request.post()
+    except (ValueError, LookupError) as exc:  # UnicodeDecodeError is a ValueError
+        raise web.HTTPBadRequest() from exc
+
+
 @web.middleware
 async def csrf_middleware(request: web.Request, handler: web.RequestHandler) -> web.StreamResponse:
     """Reject unsafe requests whose token does not match this browser's nonce and session."""
     if request.method not in _SAFE_METHODS and not getattr(request.match_info.handler, "csrf_exempt", False):
         nonce = request.cookies.get(CSRF_COOKIE)
+        form = await _parsed_form(request)
         supplied = request.headers.get(CSRF_HEADER)
         if supplied is None and request.content_type in _FORM_TYPES:
-            supplied = (await request.post()).get(CSRF_FIELD)  # type: ignore[assignment]
+            supplied = form.get(CSRF_FIELD)  # type: ignore[assignment]
         if not nonce or not isinstance(supplied, str) or len(supplied) > 128:
             raise CSRFFailure()
         session = await get_session(request)
