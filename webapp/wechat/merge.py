@@ -25,20 +25,20 @@ SELECT u.id, u.password_hash IS NOT NULL AS has_password, u.disabled_at IS NOT N
        u.avatar_source, EXISTS (SELECT 1 FROM user_avatars a WHERE a.user_id = u.id) AS has_avatar,
        (SELECT count(*) FROM wechat_identities i WHERE i.user_id = u.id) AS identities,
        (SELECT count(DISTINCT i.unionid) FROM wechat_identities i WHERE i.user_id = u.id) AS identity_unions
-FROM users u WHERE u.id = ANY($1::bigint[]) ORDER BY u.id FOR UPDATE
+FROM users u WHERE u.id = ANY($1::bigint[]) ORDER BY u.id
 """
 
 
 async def can_merge(db: Database, *, into_user_id: int, other_user_id: int) -> bool:
     """Whether the other account's WeChat may move into this one (read only: the page offering it)."""
-    async with db.connection() as conn, conn.transaction(readonly=True):
-        return await _check(conn, into_user_id, other_user_id) is None
+    async with db.connection() as conn:
+        return await _check(conn, into_user_id, other_user_id, lock=False) is None
 
 
 async def merge_into(db: Database, *, into_user_id: int, other_user_id: int, actor: Actor, now: datetime) -> Outcome:
     """Move the other account's WeChat into this one and delete the other; a failed Outcome when it no longer qualifies."""
     async with db.connection() as conn, conn.transaction():
-        problem = await _check(conn, into_user_id, other_user_id)
+        problem = await _check(conn, into_user_id, other_user_id, lock=True)
         if problem is not None:
             return Outcome("failed", user_id=into_user_id, reason=problem)
         await _move(conn, into_user_id, other_user_id)
@@ -47,11 +47,12 @@ async def merge_into(db: Database, *, into_user_id: int, other_user_id: int, act
     return Outcome("bound", user_id=into_user_id)
 
 
-async def _check(conn: asyncpg.Connection, into_user_id: int, other_user_id: int) -> str | None:
-    """None when the merge is allowed, else the reason it is not."""
+async def _check(conn: asyncpg.Connection, into_user_id: int, other_user_id: int, *, lock: bool) -> str | None:
+    """None when the merge is allowed, else the reason it is not (both accounts locked with `lock`)."""
     if into_user_id == other_user_id:
         return "merge_unavailable"
-    rows = {r["id"]: r for r in await conn.fetch(_ACCOUNTS_SQL, [into_user_id, other_user_id])}
+    sql = _ACCOUNTS_SQL + (" FOR UPDATE" if lock else "")
+    rows = {r["id"]: r for r in await conn.fetch(sql, [into_user_id, other_user_id])}
     into, other = rows.get(into_user_id), rows.get(other_user_id)
     if into is None or other is None or into["disabled"] or other["disabled"]:
         return "merge_unavailable"
