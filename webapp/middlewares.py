@@ -82,6 +82,7 @@ def field_label(name: str) -> str:
     labels = {
         "username": _("Username"), "password": _("Password"), "current_password": _("Current password"),
         "confirm": _("Repeat the new password"), "display_name": _("Display name"), "next": "next",
+        "confirmation": _("Confirmation"), "session": _("Session"),
     }
     return labels.get(name, name[:40])
 
