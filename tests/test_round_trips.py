@@ -93,28 +93,28 @@ async def test_starting_a_wechat_login_is_one_round_trip(world: World) -> None:
     assert len(trips) == 1, trips.queries  # the rate-limit counter and the state, in one statement
 
 
-async def test_a_returning_users_callback_needs_three_round_trips(world: World) -> None:
+async def test_a_returning_users_callback_needs_two_round_trips(world: World) -> None:
     await (await logged_in(world)).get("/")  # the person exists; warm the statements up
     browser = world.browser()
     callback = await browser.scan_qr(await browser.start("/auth/wechat/start?next=/"), 1)
     async with counting(world) as trips:
         response = await browser.get(callback)
     assert (response.status, response.headers["Location"]) == (302, "/")
-    # claim the state for this browser; refresh the identity + record the login + store the result;
-    # store the new session.
-    assert len(trips) == 3, trips.queries
+    # claim the state for this browser; then one statement refreshes the identity, records the login,
+    # stores the callback's result and writes the new session.
+    assert len(trips) == 2, trips.queries
 
 
-async def test_a_new_persons_callback_needs_four_round_trips(world: World) -> None:
+async def test_a_new_persons_callback_needs_three_round_trips(world: World) -> None:
     await (await logged_in(world)).get("/")  # warm the statements up with another person
     browser = world.browser()
     callback = await browser.scan_qr(await browser.start("/auth/wechat/start?next=/"), 2)
     async with counting(world) as trips:
         response = await browser.get(callback)
     assert (response.status, response.headers["Location"]) == (302, "/auth/wechat/continue")
-    # claim; the returning-user statement finds nobody; the account, unionid, identity, event and
-    # result in one statement; the new session.
-    assert len(trips) == 4, trips.queries
+    # claim; the returning-user statement finds nobody; the account, unionid, identity, event, result
+    # and session in one statement.
+    assert len(trips) == 3, trips.queries
 
 
 async def test_a_returning_login_reads_the_profile_again_only_when_it_is_a_day_old(world: World) -> None:

@@ -94,11 +94,6 @@ async def test_a_password_account_confirms_with_its_own_bound_wechat(world: Worl
     assert (await browser.me())["wechat"] == []  # type: ignore[index]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 7: POST /settings/confirm/wechat by an account without WeChat answers 404 'Page not found' "
-    "(webapp/wechat/views.py reauth); a clear refusal is proposed in the report",
-)
 async def test_confirming_with_wechat_without_any_bound_wechat_is_refused_clearly(world: World) -> None:
     browser = world.browser()
     await browser.signup("morpheus", PASSWORD)

@@ -10,7 +10,7 @@ from aiohttp_session import get_session, new_session
 
 from webapp.accounts.account import Account
 from webapp.keys import clock_key, settings_key
-from webapp.sessions import account_key, storage_of
+from webapp.sessions import SessionDraft, account_key, mark_prestored, storage_of
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -22,14 +22,22 @@ async def current_user(request: web.Request) -> Account | None:
     return request.get(account_key)
 
 
-async def login_user(request: web.Request, account: Account, *, method: str) -> None:
-    """Start a fresh session for `account`: a new id (no fixation); the login counts as recent."""
+async def login_user(
+    request: web.Request, account: Account, *, method: str, stored: SessionDraft | None = None
+) -> None:
+    """Start a fresh session for `account`: a new id (no fixation); the login counts as recent.
+
+    `stored`: the login statement already wrote this session's row; only the cookie is left to set.
+    """
     old = await get_session(request)
     old_key = old.identity
     session = await new_session(request)
     session["uid"] = account.id
-    session["auth_at"] = request.app[clock_key]().timestamp()
+    session["auth_at"] = stored.auth_at if stored else request.app[clock_key]().timestamp()
     session["auth_method"] = method
+    if stored is not None:
+        session.set_new_identity(stored.key)
+        mark_prestored(request, stored.key)
     if old_key:
         await storage_of(request).delete(old_key)
     request[account_key] = account

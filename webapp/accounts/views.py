@@ -43,7 +43,7 @@ async def login_page(request: web.Request) -> web.StreamResponse:
 async def login(request: web.Request) -> web.StreamResponse:
     """Check the credentials, start a fresh session, go to `next`."""
     data = await request.post()
-    next_path = safe_next(data.get("next"))
+    next_path = safe_next(forms.field_text(data, "next"))
     form = forms.LoginForm.parse(data)
     if not form.valid:
         return await _render_login(request, form, next_path, status=400)
@@ -81,7 +81,7 @@ async def signup_page(request: web.Request) -> web.StreamResponse:
 async def signup(request: web.Request) -> web.StreamResponse:
     """Create the account and log it in; the form again with errors otherwise."""
     data = await request.post()
-    next_path = safe_next(data.get("next"))
+    next_path = safe_next(forms.field_text(data, "next"))
     form = forms.SignupForm.parse(data)
     status = 400
     if form.valid:
@@ -164,7 +164,7 @@ async def reauthenticate(request: web.Request) -> web.StreamResponse:
     """Confirm the password before a sensitive action, then go back to `next`."""
     user = await require_user(request)
     data = await request.post()
-    next_path = safe_next(data.get("next"), "/settings")
+    next_path = safe_next(forms.field_text(data, "next"), "/settings")
     password = forms.field_text(data, "password")
     status, error = 400, _("Enter your password.")
     if password:

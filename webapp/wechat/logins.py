@@ -57,12 +57,20 @@ WITH ident AS (
 ), ev AS (
     INSERT INTO security_events (user_id, kind, method, actor, client, ip, created_at)
     SELECT user_id, 'login', $13, 'user', $14, $15, $11 FROM ident
-), avatar AS (
-    UPDATE users SET avatar_source = $10, avatar_fetch_due_at = $11, avatar_fetch_failures = 0
-    WHERE id = (SELECT user_id FROM ident) AND $10::text IS NOT NULL AND $10 <> '' AND avatar_source <> $10
+), seen AS (
+    UPDATE users SET last_seen_at = GREATEST(last_seen_at, $11),
+        avatar_fetch_due_at = CASE WHEN COALESCE($10, '') NOT IN ('', avatar_source) THEN $11 ELSE avatar_fetch_due_at END,
+        avatar_fetch_failures = CASE WHEN COALESCE($10, '') NOT IN ('', avatar_source) THEN 0 ELSE avatar_fetch_failures END,
+        avatar_source = CASE WHEN COALESCE($10, '') NOT IN ('', avatar_source) THEN $10 ELSE avatar_source END
+    WHERE id = (SELECT user_id FROM ident)
 ), result AS (
     UPDATE oauth_states SET result = jsonb_build_object('kind', 'login', 'user_id', (SELECT user_id FROM ident))
     WHERE state = $16 AND EXISTS (SELECT 1 FROM ident)
+), sess AS (
+    INSERT INTO web_sessions (id, user_id, data, created_at, last_seen_at, expires_at, client, ip)
+    SELECT $17::text, user_id, jsonb_build_object('uid', user_id, 'auth_at', $18::float8, 'auth_method', $13::text),
+           $11, $11, $19, $14, $15
+    FROM ident WHERE $17::text IS NOT NULL
 )
 SELECT {ACCOUNT_COLUMNS}, ident.profile_synced_at FROM users u JOIN ident ON u.id = ident.user_id
 """
@@ -90,6 +98,11 @@ WITH u AS (
 ), result AS (
     UPDATE oauth_states SET result = jsonb_build_object('kind', 'login', 'user_id', (SELECT id FROM u), 'created', true)
     WHERE state = $18 AND EXISTS (SELECT 1 FROM u)
+), sess AS (
+    INSERT INTO web_sessions (id, user_id, data, created_at, last_seen_at, expires_at, client, ip)
+    SELECT $19::text, id, jsonb_build_object('uid', id, 'auth_at', $20::float8, 'auth_method', $15::text),
+           $11, $11, $21, $16, $17
+    FROM u WHERE $19::text IS NOT NULL
 )
 SELECT * FROM u
 """
@@ -154,23 +167,37 @@ class GrantValues:
 
 
 async def returning_login(
-    conn: asyncpg.Connection, values: GrantValues, *, actor: Any, state: str | None
+    conn: asyncpg.Connection, values: GrantValues, *, actor: Any, state: str | None, session: Any = None
 ) -> asyncpg.Record | None:
-    """The fast path, one round trip: the account logged in, or None when the full rules must run."""
+    """The fast path, one round trip: the account logged in (and `session` stored), or None for the full rules."""
     return await conn.fetchrow(
         _RETURNING_LOGIN_SQL, *values.token_args(), values.unionid, actor.method, actor.client[:100], actor.ip[:64],
-        state,
+        state, *_session_args(session),
     )
 
 
 async def create_person(
-    conn: asyncpg.Connection, values: GrantValues, *, actor: Any, state: str | None
+    conn: asyncpg.Connection, values: GrantValues, *, actor: Any, state: str | None, session: Any = None
 ) -> asyncpg.Record | None:
     """A new account for a person nobody knows, in one round trip; None when the openid or unionid is known."""
     return await conn.fetchrow(
         _CREATE_PERSON_SQL, *values.token_args(), values.unionid, values.nickname or "WeChat user",
-        values.app_kind, actor.method, actor.client[:100], actor.ip[:64], state,
+        values.app_kind, actor.method, actor.client[:100], actor.ip[:64], state, *_session_args(session),
     )
+
+
+async def insert_session(conn: asyncpg.Connection, session: Any, user_id: int, *, actor: Any, now: datetime) -> None:
+    """The login's new session, written with the rules' transaction."""
+    await conn.execute(
+        """INSERT INTO web_sessions (id, user_id, data, created_at, last_seen_at, expires_at, client, ip)
+           VALUES ($1, $2, jsonb_build_object('uid', $2::bigint, 'auth_at', $3::float8, 'auth_method', $4::text),
+                   $8, $8, $5, $6, $7)""",
+        session.id, user_id, session.auth_at, actor.method, session.expires_at, actor.client[:100], actor.ip[:64], now,
+    )
+
+
+def _session_args(session: Any) -> tuple[object, ...]:
+    return (session.id, session.auth_at, session.expires_at) if session is not None else (None, None, None)
 
 
 async def store_profile(conn: asyncpg.Connection, values: GrantValues, user_id: int) -> None:

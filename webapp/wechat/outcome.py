@@ -38,6 +38,8 @@ class Outcome:
     other_user_id: int | None = None  # a conflict: who has this WeChat
     # The logged-in account's fields when the login just loaded them (not stored with the state).
     account: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    # The session the login statement wrote for this browser (a SessionDraft), if it did.
+    session: Any = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         """JSON for the state row."""

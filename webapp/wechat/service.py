@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import asyncpg
@@ -26,6 +26,7 @@ import asyncpg
 from webapp import events
 from webapp.crypto import TokenCipher
 from webapp.db import Database
+from webapp.sessions import SessionDraft
 from webapp.wechat import logins
 from webapp.wechat.client import WeChatClient
 from webapp.wechat.errors import MalformedResponse, WeChatError
@@ -81,10 +82,11 @@ async def with_profile(client: WeChatClient, app: WeChatApp, grant: Grant) -> Gr
     if grant.profile is not None or token is None or not token.allows_profile():
         return grant
     try:
-        return Grant.from_exchange(token, await client.user_info(token.access_token, token.openid))
+        profile = await client.user_info(token.access_token, token.openid)
     except WeChatError as exc:  # the login does not depend on the profile
         log.warning("userinfo failed for app %s: %s", app.appid, type(exc).__name__)
         return grant
+    return Grant.from_exchange(token, profile)  # MalformedResponse if it names another person
 
 
 async def fetch_grant(client: WeChatClient, app: WeChatApp, code: str) -> Grant | Outcome:
@@ -106,6 +108,7 @@ async def login(
     now: datetime,
     state: str | None = None,
     fetch_profile: ProfileFetcher | None = None,
+    session: SessionDraft | None = None,
 ) -> Outcome:
     """Log in the person behind `grant`, linking by unionid or creating an account; record it with `state`.
 
@@ -114,25 +117,31 @@ async def login(
     """
     values = logins.GrantValues.of(cipher, app, grant, now=now)
     async with db.connection() as conn:
-        account = await logins.returning_login(conn, values, actor=actor, state=state)
+        account = await logins.returning_login(conn, values, actor=actor, state=state, session=session)
     if account is not None:
         if fetch_profile is not None and _stale(account["profile_synced_at"], now):
-            fresh = await fetch_profile(grant)
+            try:
+                fresh = await fetch_profile(grant)
+            except MalformedResponse:  # logged in already; a contradictory profile is simply not stored
+                log.warning("app %s: a returning login's profile contradicts its token; not stored", app.appid)
+                fresh = grant
             if fresh.profile is not None:
                 async with db.connection() as conn:
                     await logins.store_profile(conn, logins.GrantValues.of(cipher, app, fresh, now=now), account["id"])
-        return Outcome("login", user_id=account["id"], account=_account_fields(account))
+        return Outcome("login", user_id=account["id"], account=_account_fields(account), session=session)
     if fetch_profile is not None:
         grant = await fetch_profile(grant)
         values = logins.GrantValues.of(cipher, app, grant, now=now)
     if not (app.kind == "official_account" and grant.unionid is None and _base_scope_only(grant)):
         async with db.connection() as conn:
             try:
-                created = await logins.create_person(conn, values, actor=actor, state=state)
+                created = await logins.create_person(conn, values, actor=actor, state=state, session=session)
             except _RACES:  # someone else is logging the same person in: the rules settle it below
                 created = None
         if created is not None:
-            return Outcome("login", user_id=created["id"], created=True, account=_account_fields(created))
+            return Outcome(
+                "login", user_id=created["id"], created=True, account=_account_fields(created), session=session
+            )
     async with db.connection() as conn:
         for _attempt in range(_ATTEMPTS):
             try:
@@ -140,6 +149,9 @@ async def login(
                     outcome = await _login(conn, app, values, grant, actor=actor, now=now)
                     if state is not None:
                         await logins.save_result(conn, state, outcome)
+                    if session is not None and outcome.kind == "login" and outcome.user_id is not None:
+                        await logins.insert_session(conn, session, outcome.user_id, actor=actor, now=now)
+                        outcome = replace(outcome, session=session)
                     return outcome
             except _RACES:
                 log.info("concurrent first login for app %s; applying the rules again", app.appid)

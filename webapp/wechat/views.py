@@ -24,9 +24,11 @@ from webapp.i18n import gettext as _
 from webapp.keys import cipher_key, clock_key, database_key, settings_key, wechat_client_key
 from webapp.observability import metrics
 from webapp.security import safe_next
+from webapp.sessions import draft_session
 from webapp.templating import flash, render
 from webapp.wechat import binding, flow, logins, pages, phone, service, states
-from webapp.wechat.outcome import Outcome
+from webapp.wechat.errors import WeChatError
+from webapp.wechat.outcome import Outcome, failure
 from webapp.wechat.pages import forget_outcome, remember_outcome
 from webapp.wechat.states import StateRow
 
@@ -80,7 +82,8 @@ async def callback(request: web.Request) -> web.StreamResponse:
         outcome = Outcome("cancelled")
         _count_login(row, outcome)
     elif claim.kind == "owner":
-        outcome = await _complete(request, row, code)
+        handed_off = row.flow == "embedded" and (in_frame or not row.started_by(nonce))
+        outcome = await _complete(request, row, code, session_here=not handed_off)
         _count_login(row, outcome)
     else:  # the same code again (double delivery, a reload): the first delivery's result
         result = await states.wait_result(db, state)
@@ -100,8 +103,11 @@ def _count_login(row: StateRow, outcome: Outcome) -> None:
     metrics.login(flow.METHODS.get(row.flow, "wechat_qr"), label)
 
 
-async def _complete(request: web.Request, row: StateRow, code: str) -> Outcome:
-    """Exchange the code and apply the rules of the state's purpose; the result is always recorded."""
+async def _complete(request: web.Request, row: StateRow, code: str, *, session_here: bool) -> Outcome:
+    """Exchange the code and apply the rules of the state's purpose; the result is always recorded.
+
+    session_here: this request logs its browser in, so a login writes the new session in its own statement.
+    """
     db, now = request.app[database_key], request.app[clock_key]()
     app = flow.app_by_id(request.app[settings_key], row.appid)
     try:
@@ -122,7 +128,11 @@ async def _complete(request: web.Request, row: StateRow, code: str) -> Outcome:
         return await service.login(
             db, cipher, app, grant, actor=actor, now=now, state=row.state,
             fetch_profile=lambda g: service.with_profile(client, app, g),
+            session=draft_session(request, now) if session_here else None,
         )
+    except WeChatError as exc:  # e.g. a profile that names another person than the token: nothing written
+        assert app is not None
+        return await _record(request, row, failure(exc, app=app))
     except BaseException:  # a bug or a cancellation: a waiting second delivery must not hang
         await _record(request, row, Outcome("failed", reason="error"))
         raise
@@ -140,7 +150,7 @@ async def _apply(request: web.Request, row: StateRow, outcome: Outcome) -> web.S
         account = await _account(request, outcome)
         if account is None:
             return await _problem(request, "disabled")
-        await login_user(request, account, method=flow.METHODS.get(row.flow, "wechat"))
+        await login_user(request, account, method=flow.METHODS.get(row.flow, "wechat"), stored=outcome.session)
         if outcome.created:
             await remember_outcome(request, outcome, next_path=row.next_path, fresh_user_id=account.id)
             raise web.HTTPFound(request.app.router["wechat_continue"].url_for())
@@ -248,7 +258,7 @@ async def bind(request: web.Request) -> web.StreamResponse:
 async def reauth(request: web.Request) -> web.StreamResponse:
     """Confirm it's you by scanning a WeChat already bound to this account."""
     user = await require_user(request)
-    next_path = safe_next((await request.post()).get("next"), "/settings")
+    next_path = safe_next(field_text(await request.post(), "next"), "/settings")
     chosen = flow.available_flow(request, step_up=True)
     if chosen is None or not user.wechat:
         await flash(request, _("No WeChat that can confirm it's you is bound to this account here. Use your password."), "error")
