@@ -7,7 +7,6 @@ AvatarError
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import time
 from dataclasses import dataclass
@@ -103,7 +102,7 @@ class AvatarFetcher:
                     if declared not in IMAGE_TYPES:
                         raise AvatarRefused(f"declared type {declared[:40]!r} is not an image we keep")
                     content = await self._read(resp)
-            except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+            except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
                 raise AvatarUnavailable(type(exc).__name__) from exc
             kind = sniff(content)
             if kind is None:
