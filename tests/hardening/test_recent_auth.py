@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from tests.hardening.conftest import PASSWORD
 from tests.wechat.harness import Browser, World, local_path
 

@@ -194,9 +194,10 @@ async def test_an_answer_for_another_openid_is_refused_and_stores_nothing_for_th
     await log_in(world, 1, 2)
     before = await refresher.rows()
     await a_day_later(world)
-    await world.sim.fault(REFRESH_TOKEN_PATH, fields={"openid": before[2].openid})  # someone else's openid
+    someone_else = (await world.sim.user(5))["openids"][before[1].appid]
+    await world.sim.fault(REFRESH_TOKEN_PATH, fields={"openid": someone_else})
 
-    report = await refresher.run(concurrency=1)
+    report = await refresher.run()
 
     assert (report.refreshed, report.failed) == (1, 1)
     rows = await refresher.rows()
