@@ -120,7 +120,8 @@ async def test_a_wechat_only_account_is_asked_to_choose_a_username_with_its_pass
     await login_as(auth.client, sessionmaker, clock, user)
     page = await (await auth.client.get("/settings")).text()
     assert 'id="username-form"' not in page and "choose one when you set a password" in page
-    assert 'data-avatar="default"' in page and ">微</text>" in page  # the generated default avatar
+    assert 'data-avatar="default" data-initial="微"' in page  # the generated default avatar
+    assert 'src="data:image/svg+xml,%3Csvg' in page
 
 
 async def test_profile_posts_need_csrf(auth: AuthActions) -> None:

@@ -114,7 +114,9 @@ async def test_profile_sessions_and_activity_read_in_the_readers_language_and_ti
         page = person.page
         await sign_up(page, site, f"user{size}{locale[:2]}")
         await page.goto(f"{site.url}/settings")
-        await expect(page.locator("#profile svg.avatar[data-avatar='default']")).to_be_visible()
+        default = page.locator("#profile img.avatar[data-avatar='default']")
+        await expect(default).to_be_visible()
+        assert await default.evaluate("img => img.decode().then(() => img.naturalWidth)") == 40
         await page.fill("#field-display_name", "Ada 🌸")
         await click(page, "#profile-form button[type=submit]")
         await page.wait_for_url(f"{site.url}/settings#profile")

@@ -163,3 +163,18 @@ def test_the_640px_picture_is_asked_for_at_132px_and_nothing_else_changes() -> N
 def test_magic_bytes() -> None:
     assert [sniff(b) for b in (PNG, JPEG, GIF, WEBP, b"RIFF\x00\x00\x00\x00WAVE", b"")] == [
         "image/png", "image/jpeg", "image/gif", "image/webp", None, None]
+
+
+@pytest.mark.parametrize(("name", "initial"), [("alice", "A"), ("<script>", "<"), ("  🐼熊猫", "🐼"), ("\u0301é", "É"), ("", "?")])
+def test_the_default_avatar_is_an_svg_of_the_escaped_initial_on_the_users_colour(name: str, initial: str) -> None:
+    from types import SimpleNamespace
+    from urllib.parse import unquote
+
+    from webapp.avatars.default import PALETTE, default_avatar
+
+    avatar = default_avatar(SimpleNamespace(id=7, display_name=name, username=None))
+    assert avatar.initial == initial and avatar.colour in PALETTE
+    assert avatar == default_avatar(SimpleNamespace(id=7, display_name=name, username=None))
+    svg = unquote(avatar.data_uri.removeprefix("data:image/svg+xml,"))
+    assert "#" not in avatar.data_uri and "<script" not in svg
+    assert svg.startswith("<svg ") and svg.endswith("</svg>") and f'fill="{avatar.colour}"' in svg
