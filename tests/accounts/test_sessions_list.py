@@ -46,7 +46,8 @@ async def test_every_session_is_listed_with_its_device_and_times_this_one_first(
     assert "Active now" in sessions
     # 12:00 UTC is 20:00 in Shanghai: times are the reader's.
     assert "Last active Nov 20, 2026 20:00" in sessions and "Logged in Nov 20, 2026 21:00" in sessions
-    assert len(HANDLE.findall(sessions)) == 1  # only the other session has a "log out" of its own
+    assert len(HANDLE.findall(sessions)) == 1  # the other session is ended by its handle…
+    assert 'action="/logout"' in sessions and 'id="logout-this"' in sessions  # …this one by logging out
 
 
 async def test_ending_one_session_logs_that_device_out_and_no_other(
