@@ -161,3 +161,17 @@ async def test_a_wechat_only_account_is_told_why_it_cannot_unbind(world: World) 
     await browser.qr_login(user=5)
     page = await (await browser.get("/settings/wechat/unbind")).text()
     assert "only way to log in" in page and 'action="/settings/wechat/unbind"' not in page
+
+
+async def test_confirming_on_the_way_to_something_else_does_not_start_the_waiting_bind(world: World) -> None:
+    browser = world.browser()
+    await browser.signup("hap", PASSWORD)
+    world.clock.advance(**STALE)
+    await browser.post("/settings/wechat/bind", {})  # the person asks for a bind, is sent to confirm, goes back…
+    ask = await browser.get("/settings/account/delete")  # …and heads for something else
+    assert ask.headers["Location"] == "/settings/confirm?next=/settings/account/delete"
+    assert "Binding WeChat continues" not in await (await browser.get(ask.headers["Location"])).text()
+    confirmed = await browser.post("/settings/reauth", {"password": PASSWORD, "next": "/settings/account/delete"},
+                                   csrf_from="/settings/confirm")
+    assert confirmed.headers["Location"] == "/settings/account/delete"
+    assert await count(world.sm, OAuthState) == 0

@@ -186,7 +186,7 @@ async def reauthenticate(request: web.Request) -> web.StreamResponse:
 
 async def _carry_on(request: web.Request, user: Account, next_path: str) -> str:
     """Where to go once confirmed: on with a bind that was waiting for it (WeChat's page), else `next`."""
-    if resume.take(request, user_id=user.id) == "bind" and wechat_binding.can_bind(request, user):
+    if resume.take(request, user_id=user.id, next_path=next_path) == "bind" and wechat_binding.can_bind(request, user):
         authorize = await wechat_binding.start_bind(request, user)
         if authorize is not None:
             return authorize
@@ -257,7 +257,7 @@ async def _render_confirm(
 ) -> web.Response:
     context: dict[str, Any] = {
         "next": next_path, "error": error, "has_password": user.has_password,
-        "resuming": resume.peek(request, user_id=user.id),
+        "resuming": resume.peek(request, user_id=user.id, next_path=next_path),
     }
     context.update(wechat_panel.confirm_options(request, user, next_path))
     return await render(request, "accounts/reauth.html", context, status=status)

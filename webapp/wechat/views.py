@@ -244,7 +244,7 @@ async def bind(request: web.Request) -> web.StreamResponse:
     """Start binding WeChat to the logged-in account (needs a recent login)."""
     user = await require_user(request)
     if not await has_recent_auth(request):
-        resume.remember(request, "bind", user_id=user.id)  # confirming carries the bind on
+        resume.remember(request, "bind", user_id=user.id, next_path="/settings#wechat")  # confirming carries it on
         raise web.HTTPFound(confirm_url(request, "/settings#wechat"))
     authorize = await binding.start_bind(request, user)
     if authorize is None and is_phone_without_wechat(request):
