@@ -8,8 +8,10 @@ pending list the moment the request arrives), and only then sends SIGTERM.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import signal
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ from sqlalchemy import func, select
 
 from tests.hardening.conftest import until
 from tests.observability.helpers import serve_env, start_serve
+from tests.test_serve_workers import children_of
 from tests.wechat.harness import Sim, local_path
 from webapp.models import User, WebSession
 from webapp.wechat_sim import fixture as sim_fixture
@@ -47,9 +50,31 @@ async def scanned_callback(http: aiohttp.ClientSession, site: str, sim: Sim, use
     return local_path(confirmed["redirect_url"])
 
 
-@pytest.mark.parametrize("workers", [1, 2])
+def to_the_supervisor(proc: asyncio.subprocess.Process) -> None:
+    proc.send_signal(signal.SIGTERM)
+
+
+def to_every_process(proc: asyncio.subprocess.Process) -> None:
+    """What systemd does with the shipped unit (default KillMode=control-group): every process of the unit."""
+    for pid in [proc.pid, *children_of(proc.pid)]:
+        os.kill(pid, signal.SIGTERM)
+
+
+@pytest.mark.parametrize(
+    ("workers", "sigterm"),
+    [
+        (1, to_the_supervisor),
+        (2, to_the_supervisor),
+        pytest.param(2, to_every_process, marks=pytest.mark.xfail(
+            strict=True, raises=(aiohttp.ClientError, AssertionError),
+            reason="issue 7: each site process gets SIGTERM twice (systemd, then the supervisor); aiohttp's run_app "
+            "exits 1 at the second one, cutting the request in flight (fix proposed in the report)",
+        ), id="2-every-process"),
+    ],
+)
 async def test_sigterm_lets_the_request_in_flight_finish_then_exits_0(
-    pooled_database_url: str, pooled_sessionmaker: Any, sim_server: Sim, tmp_path: Path, workers: int
+    pooled_database_url: str, pooled_sessionmaker: Any, sim_server: Sim, tmp_path: Path, workers: int,
+    sigterm: Callable[[asyncio.subprocess.Process], None],
 ) -> None:
     args = ("--workers", str(workers)) if workers > 1 else ()
     served = await start_serve(site_env(pooled_database_url, sim_server), tmp_path, *args)
@@ -64,7 +89,7 @@ async def test_sigterm_lets_the_request_in_flight_finish_then_exits_0(
 
             await until(exchange_started, "the code exchange to reach the simulator")
             assert not in_flight.done()
-            served.proc.send_signal(signal.SIGTERM)
+            sigterm(served.proc)
 
             resp = await asyncio.wait_for(in_flight, timeout=30)
             body = await resp.read()
