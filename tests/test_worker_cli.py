@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import sys
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
+import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 from cryptography.fernet import Fernet
@@ -149,6 +151,33 @@ async def test_worker_loop_stops_cleanly_on_sigterm(database_url: str, tmp_path:
             await proc.wait()
     assert proc.returncode == 0, "".join(seen) + rest.decode()
     assert "worker stopped" in rest.decode()
+
+
+async def test_a_worker_alone_can_be_scraped_for_metrics(database_url: str, tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "webapp", "worker", "--metrics-port", str(port), env=worker_env(database_url),
+        cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    assert proc.stdout is not None
+    seen: list[str] = []
+    try:
+        while not any("worker started" in line for line in seen):
+            line = await asyncio.wait_for(proc.stdout.readline(), timeout=60)
+            assert line, "".join(seen)
+            seen.append(line.decode())
+        async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}/metrics") as resp:
+            body = await resp.text()
+        assert resp.status == 200 and "webapp_refresh_oldest_overdue_seconds" in body, body[:500]
+        proc.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(proc.communicate(), timeout=60)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode == 0
 
 
 async def test_maintenance_pass_refreshes_and_purges(

@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)  # a child of --workers
     worker = sub.add_parser("worker", help="the token refresh worker alone")
     worker.add_argument("--once", action="store_true", help="refresh everything due now, then exit")
+    worker.add_argument("--metrics-port", type=int, metavar="P", help="also answer GET /metrics on this port")
     sub.add_parser("migrate", help="alembic upgrade head against the configured database")
     sim = sub.add_parser("simulator", help="the WeChat simulator alone")
     sim.add_argument("--host", default="127.0.0.1")
@@ -108,7 +109,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     settings = _production_settings()
     if settings is None:
         return 2
-    return asyncio.run(run_worker(settings, once=args.once))
+    return asyncio.run(run_worker(settings, once=args.once, metrics_port=args.metrics_port))
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:

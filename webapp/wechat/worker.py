@@ -91,8 +91,14 @@ def wechat_client(settings: Settings, http: aiohttp.ClientSession) -> WeChatClie
     return WeChatClient(http, api_base=settings.wechat_api_base, timeout=timeout)
 
 
-async def run_worker(settings: Settings, *, once: bool, stop: asyncio.Event | None = None) -> int:
-    """`webapp worker`: one pass with `once`, else passes every worker_interval_s until SIGINT/SIGTERM (or `stop`)."""
+async def run_worker(
+    settings: Settings, *, once: bool, stop: asyncio.Event | None = None, metrics_port: int | None = None
+) -> int:
+    """`webapp worker`: one pass with `once`, else passes every worker_interval_s until SIGINT/SIGTERM (or `stop`).
+
+    `metrics_port`: also answer GET /metrics there (METRICS_ALLOW applies), so a worker on its own
+    host can be scraped like the site.
+    """
     url = settings.async_database_url
     if url is None:
         logger.error("DATABASE_URL is not set")
@@ -109,11 +115,30 @@ async def run_worker(settings: Settings, *, once: bool, stop: asyncio.Event | No
                           avatars=AvatarFetcher(http, api_base=settings.wechat_api_base))
             if once:
                 return await _once(job)
-            await _until_signalled(settings.worker_interval_s, job, stop=stop)
+            metrics_site = await _serve_metrics(settings, metrics_port) if metrics_port else None
+            try:
+                await _until_signalled(settings.worker_interval_s, job, stop=stop)
+            finally:
+                if metrics_site is not None:
+                    await metrics_site.cleanup()
             logger.info("worker stopped")
             return 0
     finally:
         await db.close()
+
+
+async def _serve_metrics(settings: Settings, port: int) -> web.AppRunner:
+    """A tiny server answering /metrics for this worker (no site, no database)."""
+    from webapp.observability.views import metrics as metrics_view
+
+    app = web.Application()
+    app[settings_key] = settings
+    app.router.add_get("/metrics", metrics_view)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "0.0.0.0", port).start()
+    logger.info("worker metrics on port %d (/metrics, METRICS_ALLOW applies)", port)
+    return runner
 
 
 async def _once(job: Callable[[], Coroutine[Any, Any, RefreshReport]]) -> int:
