@@ -11,7 +11,7 @@ import asyncio
 import os
 import re
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.hardening.conftest import until
-from tests.observability.helpers import serve_env, start_serve
+from tests.observability.helpers import Served, serve_env, start_serve
 from tests.test_serve_workers import children_of
 from tests.wechat.harness import Sim, local_path
 from webapp.models import User, WebSession
@@ -50,14 +50,31 @@ async def scanned_callback(http: aiohttp.ClientSession, site: str, sim: Sim, use
     return local_path(confirmed["redirect_url"])
 
 
-def to_the_supervisor(proc: asyncio.subprocess.Process) -> None:
-    proc.send_signal(signal.SIGTERM)
+async def to_the_supervisor(served: Served) -> None:
+    served.proc.send_signal(signal.SIGTERM)
 
 
-def to_every_process(proc: asyncio.subprocess.Process) -> None:
-    """What systemd does with the shipped unit (default KillMode=control-group): every process of the unit."""
-    for pid in [proc.pid, *children_of(proc.pid)]:
+async def to_every_process(served: Served) -> None:
+    """What systemd does with the shipped unit (default KillMode=control-group): every process of the unit.
+
+    The site processes get theirs first and are seen shutting down (their port refuses new connections)
+    before the supervisor gets its own, so its forwarded SIGTERM is a second, separate one for each of them
+    (sent at once, two signals may merge into one pending signal and hide the problem).
+    """
+    for pid in children_of(served.proc.pid):
         os.kill(pid, signal.SIGTERM)
+
+    async def not_listening() -> bool:
+        try:
+            _reader, writer = await asyncio.open_connection("127.0.0.1", served.port)
+        except OSError:
+            return True
+        writer.close()
+        await writer.wait_closed()
+        return False
+
+    await until(not_listening, "the site processes to stop listening")
+    served.proc.send_signal(signal.SIGTERM)
 
 
 @pytest.mark.parametrize(
@@ -74,7 +91,7 @@ def to_every_process(proc: asyncio.subprocess.Process) -> None:
 )
 async def test_sigterm_lets_the_request_in_flight_finish_then_exits_0(
     pooled_database_url: str, pooled_sessionmaker: Any, sim_server: Sim, tmp_path: Path, workers: int,
-    sigterm: Callable[[asyncio.subprocess.Process], None],
+    sigterm: Callable[[Served], Awaitable[None]],
 ) -> None:
     args = ("--workers", str(workers)) if workers > 1 else ()
     served = await start_serve(site_env(pooled_database_url, sim_server), tmp_path, *args)
@@ -89,7 +106,7 @@ async def test_sigterm_lets_the_request_in_flight_finish_then_exits_0(
 
             await until(exchange_started, "the code exchange to reach the simulator")
             assert not in_flight.done()
-            sigterm(served.proc)
+            await sigterm(served)
 
             resp = await asyncio.wait_for(in_flight, timeout=30)
             body = await resp.read()
