@@ -74,25 +74,15 @@ def cmd_dev(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serve the site after refusing unsafe configuration."""
-    from aiohttp import web
-
-    from webapp.accesslog import MaskedAccessLogger, logger
-    from webapp.app import create_app
+    from webapp.serve import run_supervisor, serve_one
 
     settings = _production_settings()
     if settings is None:
         return 2
-    from webapp.serve import CHILD_SHUTDOWN_S, run_supervisor
-
     if args.workers > 1:
         return run_supervisor(settings, host=args.host, port=args.port, workers=args.workers, run_worker=not args.no_worker)
-
     settings = settings.with_(run_worker=not args.no_worker)
-    web.run_app(
-        create_app(settings), host=args.host, port=args.port, access_log_class=MaskedAccessLogger, access_log=logger,
-        reuse_port=args.reuse_port or None, shutdown_timeout=CHILD_SHUTDOWN_S,
-    )
-    return 0
+    return asyncio.run(serve_one(settings, host=args.host, port=args.port, reuse_port=args.reuse_port))
 
 
 def _positive(value: str) -> int:

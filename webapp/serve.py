@@ -30,6 +30,37 @@ CHILD_SHUTDOWN_S = 10.0  # a child's own grace for in-flight requests, inside ST
 RESTART_FLOOR_S = 5.0  # a child dying sooner than this after its start, twice in a row, stops everything
 
 
+async def serve_one(settings: Settings, *, host: str, port: int, reuse_port: bool = False) -> int:
+    """One site process until SIGTERM/SIGINT; then requests in flight finish (up to CHILD_SHUTDOWN_S).
+
+    A second signal changes nothing: systemd signals every process of the unit and the supervisor
+    forwards its own, so a site process of `--workers` gets SIGTERM twice.
+    """
+    from aiohttp import web
+
+    from webapp.accesslog import MaskedAccessLogger
+    from webapp.accesslog import logger as access_logger
+    from webapp.app import create_app
+
+    runner = web.AppRunner(
+        create_app(settings), access_log_class=MaskedAccessLogger, access_log=access_logger,
+        shutdown_timeout=CHILD_SHUTDOWN_S,
+    )
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port, reuse_port=reuse_port or None).start()
+        print(f"======== Running on http://{host}:{port} ========", flush=True)  # start-up line scripts wait for
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        logger.info("stopping: finishing the requests in flight")
+    finally:
+        await runner.cleanup()
+    return 0
+
+
 def run_supervisor(settings: Settings, *, host: str, port: int, workers: int, run_worker: bool) -> int:
     """Serve with `workers` processes until SIGTERM/SIGINT; the exit status of the whole."""
     with tempfile.TemporaryDirectory(prefix="webapp-metrics-") as metrics_dir:

@@ -82,11 +82,7 @@ async def to_every_process(served: Served) -> None:
     [
         (1, to_the_supervisor),
         (2, to_the_supervisor),
-        pytest.param(2, to_every_process, marks=pytest.mark.xfail(
-            strict=True, raises=(aiohttp.ClientError, AssertionError),
-            reason="issue 7: each site process gets SIGTERM twice (systemd, then the supervisor); aiohttp's run_app "
-            "exits 1 at the second one, cutting the request in flight (fix proposed in the report)",
-        ), id="2-every-process"),
+        pytest.param(2, to_every_process, id="2-every-process"),
     ],
 )
 async def test_sigterm_lets_the_request_in_flight_finish_then_exits_0(
