@@ -76,7 +76,7 @@ HOT_QUERIES: dict[str, tuple[str, tuple[Any, ...]]] = {
     "returning login (every returning user's callback)": (
         _RETURNING_LOGIN_SQL,
         ("wxapp", "o42", True, "a", "r", T0, T0, "snsapi_login", "nick", "https://x/y", T0, None, "wechat_qr",
-         "Chrome", "127.0.0.1", "s42"),
+         "Chrome", "127.0.0.1", "s42", "f" * 64, 1.0, T0),
     ),
     "refresher claim": (refresh_sql.CLAIM, (T0, T0 + timedelta(minutes=2), ["wxapp"], 200)),
     "throttle count (every password check)": (throttle._COUNT_SQL, ("k42", "127.0.0.1", T0 - throttle.WINDOW)),
