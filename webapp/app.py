@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -46,6 +48,7 @@ def create_app(
     sessionmaker: async_sessionmaker[AsyncSession] | None = None,
     clock: Callable[[], datetime] = utcnow,
     http: aiohttp.ClientSession | None = None,
+    wechat_sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
 ) -> web.Application:
     """Build the site. Tests inject a sessionmaker (bound to a rolled-back transaction, or pooled) and a clock."""
     owns_engine = sessionmaker is None
@@ -78,7 +81,7 @@ def create_app(
     app.on_response_prepare.append(add_security_headers)
     setup_observability(app)  # observability: outermost middleware, X-Request-ID header, pool gauge, schema head
     app.cleanup_ctx.append(_database_context(owns_engine))
-    app.cleanup_ctx.append(_http_context(http))
+    app.cleanup_ctx.append(_http_context(http, wechat_sleep))
     app.cleanup_ctx.append(mp_context)  # official account: LISTEN connection, cgi-bin client, pending work
     app.on_shutdown.append(mp_shutdown)  # held follow-login polls answer at once
     if settings.run_worker:
@@ -113,7 +116,7 @@ def _database_context(owns_engine: bool) -> Callable[[web.Application], AsyncIte
 
 
 def _http_context(
-    injected: aiohttp.ClientSession | None,
+    injected: aiohttp.ClientSession | None, sleep: Callable[[float], Awaitable[Any]]
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def http_context(app: web.Application) -> AsyncIterator[None]:
         """One shared ClientSession (and the WeChat client on it) for the app's lifetime."""
@@ -127,6 +130,7 @@ def _http_context(
             api_base=settings.wechat_api_base,
             timeout=aiohttp.ClientTimeout(total=settings.wechat_timeout_s, connect=min(3.0, settings.wechat_timeout_s)),
             now=app[clock_key],
+            sleep=sleep,  # tests record the retry waits instead of sleeping
         )
         yield
         if injected is None:

@@ -17,6 +17,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
+from tests.wechat.client_fixtures import RecordingSleep
 from webapp.app import create_app
 from webapp.csrf import CSRF_FIELD
 from webapp.models import OAuthState, User, WeChatIdentity, WeChatUnion
@@ -232,8 +233,10 @@ def wechat_settings(settings: Settings, sim_server: Sim) -> Settings:
 
 
 async def _world(aiohttp_client, settings: Settings, sm: Any, clock: Any, sim: Sim) -> AsyncIterator[World]:  # type: ignore[no-untyped-def]
-    site = await aiohttp_client(create_app(settings, sessionmaker=sm, clock=clock))
+    sleeps = RecordingSleep()  # the site's WeChat client records its retry waits instead of sleeping
+    site = await aiohttp_client(create_app(settings, sessionmaker=sm, clock=clock, wechat_sleep=sleeps))
     w = World(site, sim, settings, sm, clock)
+    w.sleeps = sleeps
     yield w
     await w.close()
 

@@ -77,6 +77,7 @@ async def test_nothing_secret_reaches_the_logs(world: World, caplog: pytest.LogC
     site_logs = "\n".join(r.getMessage() + str(r.exc_info or "") for r in caplog.records if r.name != "aiohttp.access")
     for secret in secrets:
         assert secret not in site_logs
+    assert world.sleeps.delays == [0.5]  # the busy userinfo was retried once, without a real sleep
 
 
 def test_access_log_masks_codes_and_states() -> None:

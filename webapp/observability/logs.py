@@ -38,7 +38,21 @@ class RequestContextFilter(logging.Filter):
         return True
 
 
-class TextFormatter(logging.Formatter):
+class _RedactingFormatter(logging.Formatter):
+    """Tracebacks of database errors without PostgreSQL's text, which quotes row values (DETAIL: Key …)."""
+
+    def formatException(self, ei: Any) -> str:  # noqa: N802  (logging's name)
+        """The traceback; a PostgreSQL error anywhere in the chain is shown by class, SQLSTATE and table."""
+        from webapp.db import loggable
+
+        _kind, exc, tb = ei
+        if exc is None:
+            return super().formatException(ei)
+        safe = loggable(exc)
+        return super().formatException((type(safe), safe, tb) if safe is not exc else ei)
+
+
+class TextFormatter(_RedactingFormatter):
     """`time LEVEL logger [request_id=… user_id=…]: message`; a traceback follows, indented."""
 
     def format(self, record: logging.LogRecord) -> str:
@@ -52,7 +66,7 @@ class TextFormatter(logging.Formatter):
         return f"{line}\n{textwrap.indent(escape_block(extra), '    ')}" if extra else line
 
 
-class JsonFormatter(logging.Formatter):
+class JsonFormatter(_RedactingFormatter):
     """One JSON object per record: time, level, logger, message and every extra field, strings escaped."""
 
     def format(self, record: logging.LogRecord) -> str:
