@@ -137,3 +137,8 @@ async def client(aiohttp_client, settings: Settings, sessionmaker, clock) -> Tes
     """An HTTP client for the site on a real loopback server."""
     app = create_app(settings, sessionmaker=sessionmaker, clock=clock)
     return await aiohttp_client(app)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """--screenshots: regenerate docs/screenshots (tests/browser/test_screenshots.py)."""
+    parser.addoption("--screenshots", action="store_true", help="rewrite docs/screenshots from a live browser run")
