@@ -20,7 +20,7 @@ from webapp.accounts import throttle
 from webapp.accounts.account import LOAD_SESSION_SQL
 from webapp.ratelimit import HIT_SQL
 from webapp.wechat import refresh_sql, states
-from webapp.wechat.logins import _RETURNING_LOGIN_SQL
+from webapp.wechat.login_sql import RETURNING_LOGIN
 
 ROWS = 3000
 
@@ -74,7 +74,7 @@ HOT_QUERIES: dict[str, tuple[str, tuple[Any, ...]]] = {
         states._CLAIM_SQL, ("s42", "hash", T0, "nonce-hash")
     ),
     "returning login (every returning user's callback)": (
-        _RETURNING_LOGIN_SQL,
+        RETURNING_LOGIN,
         ("wxapp", "o42", True, "a", "r", T0, T0, "snsapi_login", "nick", "https://x/y", T0, None, "wechat_qr",
          "Chrome", "127.0.0.1", "s42", "f" * 64, 1.0, T0),
     ),

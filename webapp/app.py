@@ -33,8 +33,8 @@ from webapp.keys import (
     wechat_client_key,
 )
 from webapp.middlewares import add_security_headers, error_middleware
-from webapp.passwords import Passwords
 from webapp.observability.wiring import setup_observability  # observability: request ids, metrics, /readyz
+from webapp.passwords import Passwords
 from webapp.routes import setup_routes
 from webapp.sessions import PostgresStorage
 from webapp.settings import Settings

@@ -22,7 +22,7 @@ async def run_periodically(
     while stop is None or not stop.is_set():
         try:
             await job()
-        except Exception:  # noqa: BLE001  (one bad pass must not end the loop; cancellation still does)
+        except Exception:
             logger.exception("background job %s failed; next run in %.0fs", name, interval)
         if stop is not None and stop.is_set():
             return

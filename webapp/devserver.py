@@ -89,8 +89,8 @@ async def _serve(settings: Settings, *, site_port: int, sim_host: str, sim_port:
     from webapp.accesslog import MaskedAccessLogger
     from webapp.accesslog import logger as access_logger
     from webapp.app import create_app
-    from webapp.wechat_sim.serve import start_simulator
     from webapp.wechat.mp import devsetup as mp_devsetup
+    from webapp.wechat_sim.serve import start_simulator
     from webapp.wechat_sim.state import SimulatorState
 
     sim_state = SimulatorState.from_env(mp_devsetup.simulator_push_env(settings, os.environ))

@@ -16,8 +16,8 @@ if TYPE_CHECKING:
     from webapp.cookies import Signer
     from webapp.crypto import TokenCipher
     from webapp.db import Database
-    from webapp.passwords import Passwords
     from webapp.i18n import Translator
+    from webapp.passwords import Passwords
     from webapp.wechat.client import WeChatClient
 
 settings_key = web.AppKey("settings", Settings)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import logging
 
-import asyncpg
 from aiohttp import web
 from sqlalchemy.exc import DBAPIError
 from yarl import URL
@@ -69,12 +68,6 @@ async def error_middleware(request: web.Request, handler: web.RequestHandler) ->
         # loggable: a database error's text quotes the row's values (openids, tokens, URLs); never log them.
         log.error("unhandled error on %s %s", request.method, request.path, exc_info=loggable(exc))
         return await error_page(request, 500, *_messages(500))
-
-
-def _log_database_error(request: web.Request, exc: object) -> None:
-    """Which statement class failed, never its message: PostgreSQL quotes the offending values (DETAIL: Key …)."""
-    sqlstate = getattr(exc, "sqlstate", None) or getattr(getattr(exc, "__cause__", None), "sqlstate", "?")
-    log.error("database error %s (SQLSTATE %s) on %s %s", type(exc).__name__, sqlstate, request.method, request.path)
 
 
 def field_label(name: str) -> str:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import atexit
 import io
 import json
-import atexit
-import threading
-import time
 import logging
 import sys
 import textwrap
+import threading
+import time
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, TextIO
@@ -41,7 +41,7 @@ class RequestContextFilter(logging.Filter):
 class _RedactingFormatter(logging.Formatter):
     """Tracebacks of database errors without PostgreSQL's text, which quotes row values (DETAIL: Key …)."""
 
-    def formatException(self, ei: Any) -> str:  # noqa: N802  (logging's name)
+    def formatException(self, ei: Any) -> str:
         """The traceback; a PostgreSQL error anywhere in the chain is shown by class, SQLSTATE and table."""
         from webapp.db import loggable
 

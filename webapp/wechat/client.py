@@ -15,6 +15,8 @@ import aiohttp
 from yarl import URL
 
 from webapp.clock import utcnow
+from webapp.observability.wechat import wechat_call_logged
+from webapp.text import clean_text
 from webapp.wechat.errors import (
     AccessTokenExpired,
     AccessTokenInvalid,
@@ -25,8 +27,6 @@ from webapp.wechat.errors import (
     WeChatBusy,
     WeChatUnavailable,
 )
-from webapp.observability.wechat import wechat_call_logged
-from webapp.text import clean_text
 from webapp.wechat.schemas import OAuthToken, WeChatApp, WeChatProfile
 
 ACCESS_TOKEN_PATH = "/sns/oauth2/access_token"
@@ -143,7 +143,7 @@ class WeChatClient:
             ) as resp:
                 body = await resp.read()
                 status = resp.status
-        except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionResetError) as exc:
+        except (TimeoutError, aiohttp.ClientError, ConnectionResetError) as exc:
             # Some aiohttp errors (ClientResponseError) put the full URL, query and all, in str().
             detail = _redact(str(exc), params)
             cause = exc if detail == str(exc) else _RedactedCause(f"{type(exc).__name__}: {detail}")

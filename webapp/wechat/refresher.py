@@ -163,7 +163,7 @@ class _Pass:
     async def _one(self, row: asyncpg.Record) -> Result:
         try:
             return await self._refresh(row)
-        except Exception as exc:  # noqa: BLE001  (one row's surprise must not sink the batch)
+        except Exception as exc:
             logger.error("identity %d: unexpected error while refreshing", row["id"], exc_info=loggable(exc))
             return Result(row, "failed", reason=f"unexpected:{type(exc).__name__}"[:64])
 

@@ -12,6 +12,7 @@ Login, binding and the refresher all read WeChat through these constructors, nev
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -149,6 +150,6 @@ def _lifetime(payload: Mapping[str, Any], key: str) -> timedelta:
         seconds = float(value)
     except (ValueError, OverflowError):
         raise MalformedResponse(f"field {key!r} is not a number") from None
-    if seconds != seconds:  # NaN
+    if math.isnan(seconds):
         raise MalformedResponse(f"field {key!r} is not a number")
     return timedelta(seconds=min(max(seconds, 0.0), MAX_TOKEN_LIFETIME.total_seconds()))

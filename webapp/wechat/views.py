@@ -26,7 +26,7 @@ from webapp.observability import metrics
 from webapp.security import safe_next
 from webapp.sessions import draft_session
 from webapp.templating import flash, render
-from webapp.wechat import binding, flow, logins, pages, phone, service, states
+from webapp.wechat import binding, flow, grants, logins, pages, phone, service, states
 from webapp.wechat.errors import WeChatError
 from webapp.wechat.outcome import Outcome, failure
 from webapp.wechat.pages import forget_outcome, remember_outcome
@@ -114,12 +114,12 @@ async def _complete(request: web.Request, row: StateRow, code: str, *, session_h
         if app is None:
             return await _record(request, row, Outcome("failed", reason="misconfigured"))
         client = request.app[wechat_client_key]
-        grant = await service.exchange(client, app, code)
+        grant = await grants.exchange(client, app, code)
         if isinstance(grant, Outcome):
             return await _record(request, row, grant)
         cipher, actor = request.app[cipher_key], flow.actor(request, row.flow)
         if row.purpose == "bind" and row.user_id is not None:
-            grant = await service.with_profile(client, app, grant)  # a bound identity shows its profile
+            grant = await grants.with_profile(client, app, grant)  # a bound identity shows its profile
             return await service.bind(db, cipher, app, grant, user_id=row.user_id, actor=actor, now=now, state=row.state)
         if row.purpose == "reauth" and row.user_id is not None:
             return await service.reauthenticate(
@@ -127,7 +127,7 @@ async def _complete(request: web.Request, row: StateRow, code: str, *, session_h
             )
         return await service.login(
             db, cipher, app, grant, actor=actor, now=now, state=row.state,
-            fetch_profile=lambda g: service.with_profile(client, app, g),
+            fetch_profile=lambda g: grants.with_profile(client, app, g),
             session=draft_session(request, now) if session_here else None,
         )
     except WeChatError as exc:  # e.g. a profile that names another person than the token: nothing written

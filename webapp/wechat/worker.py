@@ -43,10 +43,10 @@ async def refresh_all_due(
     apps: Mapping[str, WeChatApp],
     *,
     clock: Callable[[], datetime],
-    policy: RefreshPolicy = RefreshPolicy(),
+    policy: RefreshPolicy | None = None,
 ) -> RefreshReport:
     """Refresh everything due now; each claim reads the clock anew, so leases stay meaningful in long passes."""
-    return await refresh_due(db, client, cipher, apps, clock=clock, policy=policy)
+    return await refresh_due(db, client, cipher, apps, clock=clock, policy=policy or RefreshPolicy())
 
 
 async def maintenance_pass(
@@ -56,7 +56,7 @@ async def maintenance_pass(
     apps: Mapping[str, WeChatApp],
     *,
     clock: Callable[[], datetime],
-    policy: RefreshPolicy = RefreshPolicy(),
+    policy: RefreshPolicy | None = None,
     avatars: AvatarFetcher | None = None,
 ) -> RefreshReport:
     """Refresh every due token, copy due avatars, then purge expired sessions, states, counters and old failures."""
@@ -145,7 +145,7 @@ async def _once(job: Callable[[], Coroutine[Any, Any, RefreshReport]]) -> int:
     """Run one pass; 1 when the pass itself could not run (e.g. the database is unreachable)."""
     try:
         await job()
-    except Exception:  # noqa: BLE001  (reported as an exit status, not a traceback on the console)
+    except Exception:
         logger.exception("the worker pass failed")
         return 1
     return 0

@@ -11,7 +11,16 @@ import jinja2
 from aiohttp import web
 
 from webapp.wechat_sim import (
-    cgi_views, control, control_misc, home, mp_control, mp_pages, oauth_views, qr_views, sns_views)
+    cgi_views,
+    control,
+    control_misc,
+    home,
+    mp_control,
+    mp_pages,
+    oauth_views,
+    qr_views,
+    sns_views,
+)
 from webapp.wechat_sim.fault_middleware import fault_middleware
 from webapp.wechat_sim.keys import sender_key, state_key
 from webapp.wechat_sim.pages import display_safe

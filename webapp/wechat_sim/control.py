@@ -12,7 +12,16 @@ from webapp.wechat_sim.pages import EN, LANG_COOKIE, ZH, is_en
 from webapp.wechat_sim.qr import QrActionError
 from webapp.wechat_sim.state import SimulatorState
 from webapp.wechat_sim.web_util import (
-    SNAPSHOT_COOKIE, USER_COOKIE, bad_request, base_url, json_body, json_error, require_app, require_user, sim_state)
+    SNAPSHOT_COOKIE,
+    USER_COOKIE,
+    bad_request,
+    base_url,
+    json_body,
+    json_error,
+    require_app,
+    require_user,
+    sim_state,
+)
 
 DEFAULT_SCOPE = {"website": "snsapi_login", "official_account": "snsapi_userinfo"}
 VALID_SCOPES = {"website": ("snsapi_login",), "official_account": ("snsapi_base", "snsapi_userinfo")}

@@ -15,7 +15,14 @@ from webapp.wechat_sim.push_config import PushConfigError, parse_push_config
 from webapp.wechat_sim.push_sender import verify_url
 from webapp.wechat_sim.state import SimulatorState
 from webapp.wechat_sim.web_util import (
-    base_url, json_body, json_error, push_sender, require_app, require_user, sim_state)
+    base_url,
+    json_body,
+    json_error,
+    push_sender,
+    require_app,
+    require_user,
+    sim_state,
+)
 
 CONFIG_FIELDS = ("url", "token", "aes_key", "mode", "timeout_s", "attempts")
 Action = Callable[[SimulatorState, dict[str, Any]], tuple[SimApp, PushMessage | None, int | None]]

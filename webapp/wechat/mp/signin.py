@@ -15,6 +15,7 @@ from webapp.accounts.session import login_user
 from webapp.keys import cipher_key, clock_key, database_key
 from webapp.observability import metrics
 from webapp.wechat import flow, logins, pages, service
+from webapp.wechat.grants import Grant
 from webapp.wechat.mp.api import Follower
 from webapp.wechat.schemas import WeChatApp
 
@@ -34,7 +35,7 @@ async def log_in_browser(request: web.Request, app: WeChatApp, follower: Followe
     """Apply the login rules to the scanner (link by unionid, else openid, else a new account); log in."""
     db = request.app[database_key]
     # Follow-login has no OAuth grant: an identity known without tokens.
-    grant = service.Grant(openid=follower.openid, unionid=follower.unionid, token=None, profile=None)
+    grant = Grant(openid=follower.openid, unionid=follower.unionid, token=None, profile=None)
     outcome = await service.login(
         db, request.app[cipher_key], app, grant, actor=flow.actor(request, FLOW), now=request.app[clock_key]()
     )
