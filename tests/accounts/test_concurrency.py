@@ -15,7 +15,7 @@ from webapp.accounts import service
 from webapp.accounts.account import Account
 from webapp.accounts.errors import UsernameTaken
 from webapp.db import Database
-from webapp.models import User
+from webapp.models import RateLimit, User
 from webapp.passwords import Passwords
 from webapp.settings import to_asyncpg_url
 
@@ -30,6 +30,7 @@ async def committed(database_url: str) -> AsyncIterator[async_sessionmaker[Async
     yield sm
     async with sm.begin() as s:
         await s.execute(delete(User).where(User.username_key == KEY))
+        await s.execute(delete(RateLimit).where(RateLimit.key.like("signup:%")))
     await engine.dispose()
 
 
