@@ -188,9 +188,11 @@ class WeChatIdentity(Base):
     profile_synced_at: Mapped[datetime | None]
     # Set when WeChat says the profile changed (user_info_modified): the row is made due, the worker syncs it.
     profile_sync_requested_at: Mapped[datetime | None]
-    # When the refresher should next look at the row: before the access token expires, after a lease while a
-    # worker holds it, or after a failure's backoff. NULL: nothing to do (dead or revoked grant, inactive user).
+    # When the refresher should next look at the row: before the access token expires, or after a failure's
+    # backoff. NULL: nothing to do (dead or revoked grant, inactive user), and out of the refresher's index.
     refresh_due_at: Mapped[datetime | None]
+    # A worker holds the row until then. Not indexed, so taking the lease is a HOT update (no index writes).
+    refresh_lease_until: Mapped[datetime | None]
     refresh_failures: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
     refresh_error: Mapped[str] = mapped_column(String(64), default="", server_default="")
     # The user withdrew the authorization inside WeChat: tokens and profile are gone.

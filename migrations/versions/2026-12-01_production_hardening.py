@@ -93,15 +93,14 @@ def upgrade() -> None:
     op.create_check_constraint(
         op.f("ck_wechat_identities_status"), "wechat_identities", "status IN ('active', 'reauth_required', 'revoked')"
     )
-    # One due time replaces the lease: it is also the backoff after a failure, and NULL takes a row out of
-    # the refresher's index (dead grants, inactive users) instead of scanning past it on every pass.
+    # A due time beside the lease: it is also the backoff after a failure, and NULL takes a row out of the
+    # refresher's index (dead grants, inactive users) instead of scanning past it on every pass.
     op.add_column("wechat_identities", sa.Column("refresh_due_at", TZ, nullable=True))
     op.execute(
         "UPDATE wechat_identities SET refresh_due_at = access_expires_at - interval '15 minutes' "
         "WHERE status = 'active' AND refresh_token_enc IS NOT NULL"
     )
     op.drop_index("ix_wechat_identities_refresh_due", table_name="wechat_identities")
-    op.drop_column("wechat_identities", "refresh_lease_until")
     op.create_index(
         "ix_wechat_identities_refresh_due",
         "wechat_identities",
@@ -114,7 +113,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_wechat_identities_unionid", table_name="wechat_identities")
     op.drop_index("ix_wechat_identities_refresh_due", table_name="wechat_identities")
-    op.add_column("wechat_identities", sa.Column("refresh_lease_until", TZ, nullable=True))
     op.drop_column("wechat_identities", "refresh_due_at")
     op.create_index("ix_wechat_identities_refresh_due", "wechat_identities", ["access_expires_at"])
     op.execute("DELETE FROM wechat_identities WHERE status = 'revoked'")

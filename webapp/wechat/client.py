@@ -125,7 +125,7 @@ class WeChatClient:
             wechat_call_logged(path, "transport", time.monotonic() - started, reason=exc.reason)
             raise WeChatUnavailable(exc.message, path=path) from exc.__cause__
         errcode = payload.get("errcode", 0)
-        errmsg = clean_text(_redact(str(payload.get("errmsg", ""))[:500], params), 200)
+        errmsg = clean_text(_redact(str(payload.get("errmsg", ""))[:500], params), 200) if errcode else ""
         try:
             code = 0 if errcode in (0, "0", None) else int(errcode)
         except (TypeError, ValueError, OverflowError):

@@ -24,6 +24,7 @@ TOKEN_SET = """
     status = CASE WHEN $3 THEN 'active' ELSE i.status END,
     revoked_at = CASE WHEN $3 THEN NULL ELSE i.revoked_at END,
     refresh_due_at = CASE WHEN $3 THEN $6 - interval '15 minutes' ELSE i.refresh_due_at END,
+    refresh_lease_until = CASE WHEN $3 THEN NULL ELSE i.refresh_lease_until END,
     refresh_failures = 0, refresh_error = '',
     nickname = COALESCE($9, i.nickname),
     avatar_url = COALESCE($10, i.avatar_url),
