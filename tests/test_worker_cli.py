@@ -131,18 +131,26 @@ async def test_worker_once_exits_1_when_the_database_is_unreachable(tmp_path: Pa
     assert "db-password-42" not in output
 
 
-async def test_worker_loop_stops_cleanly_on_sigterm(database_url: str, tmp_path: Path) -> None:
+async def started_worker(*args: str, env: dict[str, str], cwd: Path) -> tuple[asyncio.subprocess.Process, list[str]]:
+    """`webapp worker ARGS` as a child, returned once it says it started (its lines so far with it)."""
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "webapp", "worker", env=worker_env(database_url), cwd=tmp_path,
+        sys.executable, "-m", "webapp", "worker", *args, env=env, cwd=cwd,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )
     assert proc.stdout is not None
     seen: list[str] = []
+    while not any("worker started" in line for line in seen):
+        line = await asyncio.wait_for(proc.stdout.readline(), timeout=60)
+        if not line:
+            proc.kill()
+            raise AssertionError("".join(seen))
+        seen.append(line.decode())
+    return proc, seen
+
+
+async def test_worker_loop_stops_cleanly_on_sigterm(database_url: str, tmp_path: Path) -> None:
+    proc, seen = await started_worker(env=worker_env(database_url), cwd=tmp_path)
     try:
-        while not any("worker started" in line for line in seen):
-            line = await asyncio.wait_for(proc.stdout.readline(), timeout=60)
-            assert line, "".join(seen)
-            seen.append(line.decode())
         proc.send_signal(signal.SIGTERM)
         rest, _ = await asyncio.wait_for(proc.communicate(), timeout=60)
     finally:
@@ -157,17 +165,8 @@ async def test_a_worker_alone_can_be_scraped_for_metrics(database_url: str, tmp_
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "webapp", "worker", "--metrics-port", str(port), env=worker_env(database_url),
-        cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )
-    assert proc.stdout is not None
-    seen: list[str] = []
+    proc, _seen = await started_worker("--metrics-port", str(port), env=worker_env(database_url), cwd=tmp_path)
     try:
-        while not any("worker started" in line for line in seen):
-            line = await asyncio.wait_for(proc.stdout.readline(), timeout=60)
-            assert line, "".join(seen)
-            seen.append(line.decode())
         async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}/metrics") as resp:
             body = await resp.text()
         assert resp.status == 200 and "webapp_refresh_oldest_overdue_seconds" in body, body[:500]
