@@ -122,7 +122,7 @@ def _print_banner(settings: Settings, sim_state: SimulatorState, *, site_port: i
         "",
         "  Try it:",
         f"  - QR login: open http://localhost:{site_port}/login and confirm the embedded QR (or click",
-        "    'Open WeChat's QR page'): open the QR's phone page in a second tab, pick a test user, Scan, Confirm.",
+        "    'Open WeChat's QR page'): open the QR's phone page in a second tab, pick a test user, Scan (扫一扫), Allow (允许).",
         "    (To scan with a real phone on your network: run with --sim-host 0.0.0.0.)",
         f"  - In-WeChat login from this browser: http://localhost:{site_port}/_dev/wechat-browser?next=/auth/wechat/start",
         "    (development only: the site then treats this browser as WeChat's; the simulator asks which test",
