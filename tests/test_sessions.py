@@ -9,12 +9,15 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from tests.accounts.helpers import SM, AuthActions, create_user, session_row
+from webapp.accounts import service
+from webapp.accounts.service import Origin
 from webapp.app import create_app
 from webapp.clock import FrozenClock
 from webapp.csrf import CSRF_COOKIE
+from webapp.keys import database_key
 from webapp.models import WebSession
 from webapp.security import digest
-from webapp.sessions import COOKIE_NAME, delete_other_sessions, purge_expired_sessions
+from webapp.sessions import COOKIE_NAME, purge_expired_sessions
 from webapp.settings import Settings
 
 
@@ -91,13 +94,16 @@ async def add_session(sm: SM, clock: FrozenClock, name: str, user_id: int | None
         s.add(WebSession(id=digest(name), user_id=user_id, data={}, created_at=clock(), expires_at=clock() + ttl))
 
 
-async def test_delete_other_sessions_keeps_the_current_one(sessionmaker: SM, clock: FrozenClock) -> None:
+async def test_logout_others_keeps_the_current_session(
+    client: TestClient, sessionmaker: SM, clock: FrozenClock
+) -> None:
     alice = await create_user(sessionmaker, clock)
     bob = await create_user(sessionmaker, clock, username="bob")
     for name, user in (("a1", alice), ("a2", alice), ("a3", alice), ("b1", bob)):
         await add_session(sessionmaker, clock, name, user.id, ttl=timedelta(days=1))
-    async with sessionmaker.begin() as s:
-        assert await delete_other_sessions(s, user_id=alice.id, keep_key="a1") == 2
+    db = client.app[database_key]
+    origin = Origin(client="test", ip="127.0.0.1")
+    assert await service.logout_others(db, user_id=alice.id, keep_session="a1", origin=origin, now=clock()) == 2
     async with sessionmaker() as s:
         left = set((await s.scalars(select(WebSession.id))).all())
     assert left == {digest("a1"), digest("b1")}

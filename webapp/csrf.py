@@ -66,12 +66,6 @@ class LazyToken:
         return str(self)
 
 
-async def csrf_token(request: web.Request) -> str:
-    """The token for this browser and session (creating the nonce cookie if needed)."""
-    session = await get_session(request)
-    return str(LazyToken(request, session.identity))
-
-
 async def _parsed_form(request: web.Request) -> MultiDictProxy[Any]:
     """The request's form, parsed once here (aiohttp caches it for the handler): a body that is no form is a 400.
 

@@ -158,15 +158,6 @@ def storage_of(request: web.Request) -> PostgresStorage:
     return storage
 
 
-async def delete_other_sessions(session: AsyncSession, *, user_id: int, keep_key: str | None) -> int:
-    """Delete every session of a user except the one whose cookie value is `keep_key`."""
-    stmt = delete(WebSession).where(WebSession.user_id == user_id)
-    if keep_key:
-        stmt = stmt.where(WebSession.id != digest(keep_key))
-    result = await session.execute(stmt)
-    return result.rowcount or 0
-
-
 async def purge_expired_sessions(session: AsyncSession, *, now: datetime) -> int:
     """Delete expired sessions; return how many."""
     result = await session.execute(delete(WebSession).where(WebSession.expires_at <= now))

@@ -55,10 +55,4 @@ async def with_profile(client: WeChatClient, app: WeChatApp, grant: Grant) -> Gr
     return Grant.from_exchange(token, profile)  # MalformedResponse if it names another person
 
 
-async def fetch_grant(client: WeChatClient, app: WeChatApp, code: str) -> Grant | Outcome:
-    """Exchange the code and read the profile when the scope allows it (binding needs both at once)."""
-    grant = await exchange(client, app, code)
-    return grant if isinstance(grant, Outcome) else await with_profile(client, app, grant)
-
-
 ProfileFetcher = Callable[[Grant], Awaitable[Grant]]

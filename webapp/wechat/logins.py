@@ -179,6 +179,14 @@ async def account(conn: asyncpg.Connection, user_id: int) -> dict[str, Any]:
     return dict(await conn.fetchrow(f"SELECT {ACCOUNT_COLUMNS} FROM users u WHERE u.id = $1", user_id))
 
 
+async def enabled_account(conn: asyncpg.Connection, user_id: int) -> dict[str, Any] | None:
+    """The account fields, unless the account is gone or disabled."""
+    row = await conn.fetchrow(
+        f"SELECT {ACCOUNT_COLUMNS} FROM users u WHERE u.id = $1 AND u.disabled_at IS NULL", user_id
+    )
+    return dict(row) if row is not None else None
+
+
 async def wechat_of(conn: asyncpg.Connection, user_id: int) -> dict[str, set[str]]:
     """The appids and unionids a user has."""
     rows = await conn.fetch(

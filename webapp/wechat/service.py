@@ -107,6 +107,16 @@ async def login(
     return Outcome("failed", reason="conflict_retry")
 
 
+async def logged_in_account(db: Database, outcome: Outcome) -> dict[str, object] | None:
+    """A login's account fields: as the login loaded them, or again for a repeated delivery (None if disabled)."""
+    if outcome.account is not None:
+        return outcome.account
+    if outcome.user_id is None:
+        return None
+    async with db.connection() as conn:
+        return await logins.enabled_account(conn, outcome.user_id)
+
+
 def _stale(synced: datetime | None, now: datetime) -> bool:
     return synced is None or synced <= now - PROFILE_MAX_AGE
 

@@ -171,13 +171,8 @@ async def _apply(request: web.Request, row: StateRow, outcome: Outcome) -> web.S
 
 async def _account(request: web.Request, outcome: Outcome) -> Account | None:
     """The account just logged in (loaded by the login itself, or again for a repeated delivery)."""
-    if outcome.account is not None:
-        return Account.from_row(outcome.account)
-    async with request.app[database_key].connection() as conn:
-        row = await conn.fetchrow(
-            f"SELECT {logins.ACCOUNT_COLUMNS} FROM users u WHERE u.id = $1 AND u.disabled_at IS NULL", outcome.user_id
-        )
-    return Account.from_row(row) if row is not None else None
+    fields = await service.logged_in_account(request.app[database_key], outcome)
+    return Account.from_row(fields) if fields is not None else None
 
 
 async def _handoff(request: web.Request, state: str) -> web.Response:

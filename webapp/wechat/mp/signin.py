@@ -14,7 +14,7 @@ from webapp.accounts.account import Account
 from webapp.accounts.session import login_user
 from webapp.keys import cipher_key, clock_key, database_key
 from webapp.observability import metrics
-from webapp.wechat import flow, logins, pages, service
+from webapp.wechat import flow, pages, service
 from webapp.wechat.grants import Grant
 from webapp.wechat.mp.api import Follower
 from webapp.wechat.schemas import WeChatApp
@@ -43,11 +43,10 @@ async def log_in_browser(request: web.Request, app: WeChatApp, follower: Followe
         metrics.login(flow.METHODS[FLOW], "disabled" if outcome.reason == "disabled" else "error")
         return SignIn("failed", outcome.reason or outcome.kind)
     metrics.login(flow.METHODS[FLOW], "success")
-    if outcome.account is not None:
-        account = Account.from_row(outcome.account)
-    else:
-        async with db.connection() as conn:
-            account = Account.from_row(await logins.account(conn, outcome.user_id))
+    fields = await service.logged_in_account(db, outcome)
+    if fields is None:  # disabled between the login and now
+        return SignIn("failed", "disabled")
+    account = Account.from_row(fields)
     await login_user(request, account, method=flow.METHODS[FLOW])
     if outcome.created:  # offer "set a password" / "I already have an account", as the QR login does
         await pages.remember_outcome(request, outcome, next_path=next_path, fresh_user_id=account.id)
