@@ -69,7 +69,7 @@ async def seed_users(url: str, total: int, cipher: TokenCipher) -> dict[str, Any
 
 
 async def million_figures(b: Bench, ends: Endpoints, cookies: dict[str, str], small: dict[str, Any]) -> dict[str, Any]:
-    """Seed to a million users, then the same returning QR logins and /api/me as with the cohort alone."""
+    """Seed to a million users, then the same returning QR logins and /api/me as with the cohort's few thousand."""
     total = b.config.million_users
     progress(f"seeding the database to {total:,} users (generate_series) ...")
     seed = await seed_users(b.db.url, total, TokenCipher([b.keys.token_key]))

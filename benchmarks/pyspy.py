@@ -29,8 +29,10 @@ def py_spy() -> list[str]:
 
 
 # A sample whose innermost frame is one of these is a thread waiting (an idle thread-pool worker, the loop
-# in epoll): py-spy's idle detection does not always see it, so they are dropped.
-IDLE_LEAVES = ("_worker (concurrent/futures/thread.py:", "EpollSelector.select (selectors.py:")
+# in epoll, the log flusher asleep between batches): py-spy's idle detection does not always see it, so they
+# are dropped.
+IDLE_LEAVES = ("_worker (concurrent/futures/thread.py:", "EpollSelector.select (selectors.py:",
+               "BatchingStreamHandler._flusher (webapp/observability/logs.py:")
 # Frames on nearly every stack (start-up, the event loop, threads): left out of the "total" list.
 SCAFFOLDING = ("(<frozen runpy>:", "(asyncio/base_events.py:", "(asyncio/events.py:", "(threading.py:",
                "(webapp/__main__.py:", "(webapp/cli.py:", "(aiohttp/web.py:")

@@ -27,7 +27,7 @@ from benchmarks.bench import Bench, Population, progress
 from benchmarks.browser import Endpoints
 from benchmarks.config import Config, parse_args
 from benchmarks.database import Database, embedded_database
-from benchmarks.million import million_figures
+from benchmarks.million import million_figures, seed_users
 from benchmarks.peer import peer_figures
 from benchmarks.processes import children_of, own_peak_rss_kib, peak_rss_kib
 from benchmarks.pyspy import profile_site
@@ -37,6 +37,7 @@ from benchmarks.site_phases import site_figures
 from benchmarks.stack import Secrets, start_simulator, start_site, write_fixture
 from benchmarks.targets import evaluate
 from benchmarks.workers_phase import workers_figures
+from webapp.crypto import TokenCipher
 
 
 async def guarded(b: Bench, phase: str, figures: Awaitable[dict[str, Any]]) -> dict[str, Any]:
@@ -90,12 +91,15 @@ async def run(config: Config, db: Database, work: Path) -> dict[str, Any]:
     b = Bench(config, db, work, Secrets.fresh(), Population.of(config))
     fixture_path = write_fixture(work / "fixture.json", b.people.size)
     try:
+        # A site takes new users beside people it already has: the same number again, seeded and analyzed.
+        progress(f"seeding {config.users:,} people already in the database ...")
+        background = await seed_users(db.url, config.users, TokenCipher([b.keys.token_key]))
         progress("starting the simulator and the site ...")
         sim = b.add(await start_simulator(fixture_path, work))
         ends = Endpoints(b.add(await start_site(db.url, sim.url, b.keys, work)).url, sim.url)
         if config.profile:
             return await profile_site(b, ends, config.profile)
-        figures = await site_figures(b, ends)
+        figures = {"background": background} | await site_figures(b, ends)
         cookies = figures.pop("cookies")
         figures["workers"] = await guarded(b, "site --workers", workers_figures(b, sim.url))
         figures["peer"] = (await guarded(b, "Django peer", peer_figures(b, sim.url)) if config.peer

@@ -27,8 +27,8 @@ TARGETS = (
     Target("site CPU per QR login, new users", ("qr_login", "new", "server_cpu_ms_per_op"), "<=", 4.0, " ms"),
     Target("returning QR logins, site --workers / peer", ("peer", "ratio_site_workers_to_peer"), ">=", 5.0, "×"),
     Target("refresh worker / simulator raw refresh", ("refresh", "ratio"), ">=", 0.7, "×"),
-    Target("returning QR logins, 1M users / cohort only", ("million", "qr_login_returning_ratio"), ">=", 0.9, "×"),
-    Target("GET /api/me, 1M users / cohort only", ("million", "api_me_ratio"), ">=", 0.9, "×"),
+    Target("returning QR logins, 1M users / a few thousand", ("million", "qr_login_returning_ratio"), ">=", 0.9, "×"),
+    Target("GET /api/me, 1M users / a few thousand", ("million", "api_me_ratio"), ">=", 0.9, "×"),
 )
 
 
