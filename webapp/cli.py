@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument(
         "--workers", type=_positive, default=1, metavar="N",
-        help="site processes on the one port (default 1; use the number of cores, e.g. %d here)" % (os.cpu_count() or 1),
+        help=f"site processes on the one port (default 1; use the number of cores, e.g. {os.cpu_count() or 1} here)",
     )
     serve.add_argument("--no-worker", action="store_true", help="do not run the token refresh worker in-process")
     serve.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)  # a child of --workers

@@ -92,7 +92,7 @@ class Base(DeclarativeBase):
     """Base of every ORM model; constraint names follow NAMING_CONVENTION."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: UTCDateTime()}
+    type_annotation_map = {datetime: UTCDateTime()}  # noqa: RUF012  (SQLAlchemy reads this class attribute)
 
 
 def make_engine(database_url: str, *, pool_size: int = 5, pool_mode: str = "session") -> AsyncEngine:

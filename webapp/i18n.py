@@ -23,7 +23,7 @@ LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 LOCALE_NAMES = {"zh_CN": "简体中文", "en": "English"}
 
 _current: ContextVar[gettext_module.NullTranslations] = ContextVar(
-    "translations", default=gettext_module.NullTranslations()
+    "translations", default=gettext_module.NullTranslations()  # noqa: B039  (never mutated: a fallback)
 )
 locale_key = web.RequestKey("locale", str)
 

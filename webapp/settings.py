@@ -261,8 +261,8 @@ def _mp_verify(raw: str | None) -> dict[str, str]:
 def _token_key_problems(keys: tuple[str, ...]) -> list[str]:
     if not keys:
         return [
-            "TOKEN_KEYS is not set: set it to one or more comma-separated Fernet keys, e.g. "
-            "`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`."
+            ("TOKEN_KEYS is not set: set it to one or more comma-separated Fernet keys, e.g. "
+             "`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`.")
         ]
     problems = []
     for index, key in enumerate(keys, start=1):
@@ -292,7 +292,7 @@ def _public_url_problems(public_url: str) -> list[str]:
         return [f"PUBLIC_URL {public_url!r} must be an absolute http(s) URL such as https://www.example.com"]
     if url.path not in ("", "/") or url.query_string or url.fragment:
         return [
-            f"PUBLIC_URL {public_url!r} must be the site's base URL without path, query or fragment "
-            "(WeChat's callback domain is a host, not a path)."
+            (f"PUBLIC_URL {public_url!r} must be the site's base URL without path, query or fragment "
+             "(WeChat's callback domain is a host, not a path).")
         ]
     return []
