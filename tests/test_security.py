@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from webapp import security
 
@@ -62,6 +64,18 @@ def test_safe_next_refuses_hostile_values(value: str | None) -> None:
 @pytest.mark.parametrize("value", BENIGN)
 def test_safe_next_keeps_local_paths(value: str) -> None:
     assert security.safe_next(value) == value
+
+
+# Mostly the plain-path alphabet, with the characters that matter at the edges of it.
+_NEXT_CHARS = st.sampled_from(list("/abcZ09._~!$&'()*+,;=:@?-") + ["/", "\\", "%", "#", " ", "\t", "\x00", "路", "\u202e"])
+
+
+@given(st.text(_NEXT_CHARS, max_size=24).map(lambda tail: "/" + tail))
+def test_the_plain_path_shortcut_agrees_with_the_full_check(value: str) -> None:
+    full = security._checked_next(value, "/fallback")
+    if security._PLAIN_PATH.fullmatch(value):
+        assert full == value  # the shortcut only ever accepts what the full check accepts
+    assert security.safe_next(value, "/fallback") == full
 
 
 def test_safe_next_table_is_big_enough() -> None:

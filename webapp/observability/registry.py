@@ -114,12 +114,24 @@ def _build(key: tuple[int, str | None]) -> Metrics:
 # the honest shape; it is rebuilt after a fork or when prepare_multiprocess switches the mode.
 _lock = threading.Lock()
 _built: Metrics | None = None
+_pid = os.getpid()  # kept current by a fork hook: os.getpid() is a system call, and this runs several times a request
+
+
+def _forked() -> None:
+    global _pid
+    _pid = os.getpid()
+
+
+os.register_at_fork(after_in_child=_forked)
 
 
 def current() -> Metrics:
     """This process's metrics, built on first use."""
     global _built
-    key = (os.getpid(), multiprocess_dir())
+    key = (_pid, multiprocess_dir())
+    built = _built
+    if built is not None and built.key == key:
+        return built
     with _lock:
         if _built is None or _built.key != key:
             _built = _build(key)
