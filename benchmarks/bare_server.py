@@ -1,6 +1,9 @@
-"""The baseline: a bare aiohttp handler answering /api/me's JSON, with no session, database or middleware.
+"""The baselines: a bare aiohttp handler answering /api/me's JSON, with no session, database or middleware;
+and the same handler making the one query the site's /api/me makes (the session, its account and identities).
 
-Run as `python -m benchmarks.bare_server PORT`; the body to answer is the JSON in BENCH_BODY.
+Run as `python -m benchmarks.bare_server PORT`; the body to answer is the JSON in BENCH_BODY. With
+BENCH_DATABASE_URL set, each request first runs the site's session query for the `webapp_session` cookie
+through an asyncpg pool: the least any design with one database round trip per request can cost.
 """
 
 from __future__ import annotations
@@ -8,26 +11,52 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 from aiohttp import web
 
+from webapp.accounts.account import LOAD_SESSION_SQL
+from webapp.security import digest
 
-def make_app(body: dict[str, Any]) -> web.Application:
-    """An application with one route, GET /api/me, answering `body` as JSON."""
+POOL = web.AppKey("pool", asyncpg.Pool)
+
+
+def make_app(body: dict[str, Any], database_url: str | None = None) -> web.Application:
+    """An application with one route, GET /api/me, answering `body` as JSON (after the session query)."""
 
     async def api_me(request: web.Request) -> web.Response:
         return web.json_response(body)
 
+    async def api_me_queried(request: web.Request) -> web.Response:
+        async with request.app[POOL].acquire() as conn:
+            row = await conn.fetchrow(LOAD_SESSION_SQL, digest(request.cookies.get("webapp_session", "")),
+                                      datetime.now(UTC))
+        if row is None:
+            raise web.HTTPUnauthorized
+        return web.json_response(body)
+
+    async def pool(app: web.Application) -> AsyncIterator[None]:
+        async with asyncpg.create_pool(database_url, min_size=2, max_size=10) as created:
+            app[POOL] = created
+            yield
+
     app = web.Application()
-    app.router.add_get("/api/me", api_me)
+    if database_url is None:
+        app.router.add_get("/api/me", api_me)
+    else:
+        app.cleanup_ctx.append(pool)
+        app.router.add_get("/api/me", api_me_queried)
     return app
 
 
 def main() -> None:
     """Serve on 127.0.0.1:<argv[1]> without an access log."""
     body = json.loads(os.environ.get("BENCH_BODY", "{}"))
-    web.run_app(make_app(body), host="127.0.0.1", port=int(sys.argv[1]), access_log=None, print=None)
+    database_url = os.environ.get("BENCH_DATABASE_URL")
+    web.run_app(make_app(body, database_url), host="127.0.0.1", port=int(sys.argv[1]), access_log=None, print=None)
 
 
 if __name__ == "__main__":

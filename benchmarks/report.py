@@ -62,6 +62,10 @@ def site_lines(r: dict[str, Any]) -> list[str]:
             *load_lines("GET /api/me", r["api_me"]["site"]),
             *load_lines("bare aiohttp handler, same JSON", r["api_me"]["bare"]),
             f"  {'GET /api/me site / bare':<36}{_num(r['api_me']['ratio_percent'], ' %'):>10}",
+            *load_lines("bare handler + the session query", r["api_me"]["bare_with_query"]),
+            (f"  {'bare + query / bare':<36}{_num(_pct(r['api_me']['bare_with_query_ratio']), ' %'):>10}"
+             "   (the most one round trip per request allows here)"),
+            f"  {'site / (bare + query)':<36}{_num(_pct(r['api_me']['site_to_bare_with_query']), ' %'):>10}",
             *load_lines("GET /settings", r["settings_page"])]
 
 
@@ -178,3 +182,7 @@ def write_json(results: dict[str, Any], path: Path) -> None:
     """Write the figures as indented JSON, creating the directory."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _pct(ratio: float | None) -> float | None:
+    return None if ratio is None else round(100 * ratio, 1)

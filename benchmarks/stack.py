@@ -11,6 +11,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
+from benchmarks.database import asyncpg_dsn
 from benchmarks.processes import REPO_ROOT, Child, base_env, free_port, start_python, wait_until_up
 from webapp.wechat_sim import fixture
 
@@ -92,10 +93,10 @@ def serve_has_workers_flag() -> bool:
     return "--workers" in out.stdout
 
 
-async def start_bare(body: object, log_dir: Path) -> Child:
-    """The bare aiohttp baseline answering `body` on GET /api/me."""
+async def start_bare(body: object, log_dir: Path, *, database_url: str | None = None) -> Child:
+    """The bare aiohttp baseline answering `body` on GET /api/me; with `database_url`, after the session query."""
     port = free_port()
-    env = base_env(BENCH_BODY=json.dumps(body))
-    child = start_python("bare", ["-m", "benchmarks.bare_server", str(port)], env, log_dir,
-                         url=f"http://127.0.0.1:{port}")
+    env = base_env(BENCH_BODY=json.dumps(body)) | ({"BENCH_DATABASE_URL": asyncpg_dsn(database_url)} if database_url else {})
+    name = "bare+query" if database_url else "bare"
+    child = start_python(name, ["-m", "benchmarks.bare_server", str(port)], env, log_dir, url=f"http://127.0.0.1:{port}")
     return await started(child, "/api/me")
