@@ -101,9 +101,13 @@ def million_lines(r: dict[str, Any]) -> list[str]:
     rows, seed = m["database_rows"], m["seed"]
     header = (f"{rows['users']:,} users, {rows['wechat_identities']:,} identities in the database (seeded "
               f"{seed['users_added']:,} in {seed['insert_s']:.0f} s, ANALYZE {seed['analyze_s']:.0f} s)")
-    ratios = (f"  {'ratios to the cohort-only database':<36}   QR login {_ratio(m['qr_login_returning_ratio'])}, "
+    ratios = (f"  {'ratios to the reference':<36}   QR login {_ratio(m['qr_login_returning_ratio'])}, "
               f"/api/me {_ratio(m['api_me_ratio'])}")
-    return [header, *load_lines("QR login, returning users", m["qr_login_returning"]),
+    reference = m.get("reference") or {}
+    before = (["Reference, just before seeding (the cohort's few thousand users)",
+               *load_lines("QR login, returning users", reference["qr_login_returning"]),
+               *load_lines("GET /api/me", reference["api_me"])] if reference else [])
+    return [*before, header, *load_lines("QR login, returning users", m["qr_login_returning"]),
             *load_lines("GET /api/me", m["api_me"]), ratios]
 
 

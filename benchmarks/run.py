@@ -104,7 +104,7 @@ async def run(config: Config, db: Database, work: Path) -> dict[str, Any]:
         figures["workers"] = await guarded(b, "site --workers", workers_figures(b, sim.url))
         figures["peer"] = (await guarded(b, "Django peer", peer_figures(b, sim.url)) if config.peer
                            else {"skipped": "off (--no-peer, or --quick without --peer)"})
-        figures["million"] = (await guarded(b, "1M users", million_figures(b, ends, cookies, figures))
+        figures["million"] = (await guarded(b, "1M users", million_figures(b, ends, cookies))
                               if config.million else {"skipped": "off (--no-million, or --quick without --million)"})
         figures["refresh"] = await guarded(b, "token refresh", measure_refresh(b, sim))
         compare(figures)
