@@ -1,7 +1,9 @@
 """The baselines: a bare aiohttp handler answering /api/me's JSON, with no session, database or middleware;
 and the same handler making the one query the site's /api/me makes (the session, its account and identities).
 
-Run as `python -m benchmarks.bare_server PORT`; the body to answer is the JSON in BENCH_BODY. With
+Run as `python -m benchmarks.bare_server PORT`; the body to answer is the JSON in BENCH_BODY. Both run
+on the event loop the site runs on (EVENT_LOOP, uvloop by default), so the ratios measure what the site
+adds, not the choice of loop. With
 BENCH_DATABASE_URL set, each request first runs the site's session query for the `webapp_session` cookie
 through an asyncpg pool: the least any design with one database round trip per request can cost.
 """
@@ -16,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+import uvloop
 from aiohttp import web
 
 from webapp.accounts.account import LOAD_SESSION_SQL
@@ -53,10 +56,12 @@ def make_app(body: dict[str, Any], database_url: str | None = None) -> web.Appli
 
 
 def main() -> None:
-    """Serve on 127.0.0.1:<argv[1]> without an access log."""
+    """Serve on 127.0.0.1:<argv[1]> without an access log, on the event loop the site uses (EVENT_LOOP)."""
     body = json.loads(os.environ.get("BENCH_BODY", "{}"))
     database_url = os.environ.get("BENCH_DATABASE_URL")
-    web.run_app(make_app(body, database_url), host="127.0.0.1", port=int(sys.argv[1]), access_log=None, print=None)
+    loop = uvloop.new_event_loop() if os.environ.get("EVENT_LOOP", "uvloop").lower() == "uvloop" else None
+    web.run_app(make_app(body, database_url), host="127.0.0.1", port=int(sys.argv[1]), access_log=None, print=None,
+                loop=loop)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 import warnings
@@ -11,6 +10,7 @@ from collections.abc import Sequence
 
 from dotenv import load_dotenv
 
+from webapp import eventloop
 from webapp.settings import ConfigError, Settings
 
 
@@ -82,7 +82,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.workers > 1:
         return run_supervisor(settings, host=args.host, port=args.port, workers=args.workers, run_worker=not args.no_worker)
     settings = settings.with_(run_worker=not args.no_worker)
-    return asyncio.run(serve_one(settings, host=args.host, port=args.port, reuse_port=args.reuse_port))
+    return eventloop.run(serve_one(settings, host=args.host, port=args.port, reuse_port=args.reuse_port),
+                         loop=settings.event_loop)
 
 
 def _positive(value: str) -> int:
@@ -99,7 +100,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     settings = _production_settings()
     if settings is None:
         return 2
-    return asyncio.run(run_worker(settings, once=args.once, metrics_port=args.metrics_port))
+    return eventloop.run(run_worker(settings, once=args.once, metrics_port=args.metrics_port), loop=settings.event_loop)
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from cryptography.fernet import Fernet
 
+from webapp import eventloop
 from webapp.settings import Settings, WeChatAppConfig
 
 if TYPE_CHECKING:
@@ -78,7 +79,7 @@ def run_dev(*, site_port: int, sim_host: str, sim_port: int) -> int:
     upgrade_head(settings.database_url or "")
     print("Database migrated to the latest schema.")
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(settings, site_port=site_port, sim_host=sim_host, sim_port=sim_port))
+        eventloop.run(_serve(settings, site_port=site_port, sim_host=sim_host, sim_port=sim_port), loop=settings.event_loop)
     print("Stopped.")
     return 0
 

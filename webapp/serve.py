@@ -21,6 +21,7 @@ import sys
 import tempfile
 from contextlib import suppress
 
+from webapp import eventloop
 from webapp.observability import metrics
 from webapp.settings import Settings
 
@@ -65,7 +66,8 @@ def run_supervisor(settings: Settings, *, host: str, port: int, workers: int, ru
     """Serve with `workers` processes until SIGTERM/SIGINT; the exit status of the whole."""
     with tempfile.TemporaryDirectory(prefix="webapp-metrics-") as metrics_dir:
         metrics.prepare_multiprocess(metrics_dir)
-        return asyncio.run(_supervise(settings, host=host, port=port, workers=workers, run_worker=run_worker))
+        return eventloop.run(_supervise(settings, host=host, port=port, workers=workers, run_worker=run_worker),
+                             loop=settings.event_loop)
 
 
 def child_command(host: str, port: int) -> list[str]:

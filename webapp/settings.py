@@ -21,6 +21,7 @@ DEFAULT_JS_URL = "https://res.wx.qq.com/connect/zh_CN/htmledition/js/wxLogin.js"
 DEFAULT_PUBLIC_URL = "http://localhost:8080"
 DEFAULT_METRICS_ALLOW = ("127.0.0.1/32", "::1/128")
 LOG_FORMATS = ("text", "json")
+EVENT_LOOPS = ("uvloop", "asyncio")
 POOL_MODES = ("session", "transaction")
 MP_TOKEN_RE = re.compile(r"[A-Za-z0-9]{3,32}")
 MP_AES_KEY_RE = re.compile(r"[A-Za-z0-9]{43}")
@@ -77,6 +78,8 @@ class Settings:
     refresh_active_days: int = 30
     metrics_allow: tuple[str, ...] = DEFAULT_METRICS_ALLOW
     log_format: str = "text"
+    # The long-running commands' event loop: uvloop (where installed), or asyncio's own (webapp.eventloop).
+    event_loop: str = "uvloop"
     # "transaction" behind PgBouncer in transaction pooling mode: no server-side prepared statement reuse.
     database_pool_mode: str = "session"
     database_pool_size: int = 10
@@ -111,6 +114,7 @@ class Settings:
             "database_pool_size": number("DATABASE_POOL_SIZE", 10, 1, 1000),
             "metrics_allow": _split_keys(get("METRICS_ALLOW")) or DEFAULT_METRICS_ALLOW,
             "log_format": (get("LOG_FORMAT") or "text").lower(),
+            "event_loop": (get("EVENT_LOOP") or "uvloop").lower(),
             "database_pool_mode": (get("DATABASE_POOL_MODE") or "session").lower(),
         }
         values["env_problems"] = tuple(parse_problems)
@@ -166,6 +170,8 @@ class Settings:
                 problems.append(f"METRICS_ALLOW entry {cidr!r} is not an address or CIDR (e.g. 10.0.0.0/8).")
         if self.log_format not in LOG_FORMATS:
             problems.append(f"LOG_FORMAT must be text or json (got {self.log_format!r}).")
+        if self.event_loop not in EVENT_LOOPS:
+            problems.append(f"EVENT_LOOP must be uvloop or asyncio (got {self.event_loop!r}).")
         if self.database_pool_mode not in POOL_MODES:
             problems.append(
                 f"DATABASE_POOL_MODE must be session or transaction (got {self.database_pool_mode!r}); "
