@@ -89,8 +89,24 @@ def _echo(value: str) -> str:
     return value[:ECHO_MAX]
 
 
+class _Form:
+    """What every form has: `errors`, by field name, after `parse`."""
+
+    errors: dict[str, str]
+
+    @property
+    def valid(self) -> bool:
+        """True when every field is acceptable."""
+        return not self.errors
+
+
+def _display_name(data: Mapping[str, Any]) -> str:
+    """The display name field, NFC-normalised and trimmed (sign-up and profile alike)."""
+    return unicodedata.normalize("NFC", field_text(data, "display_name")).strip()
+
+
 @dataclass
-class SignupForm:
+class SignupForm(_Form):
     """Username, optional display name, password typed twice."""
 
     username: str = ""
@@ -102,7 +118,7 @@ class SignupForm:
     def parse(cls, data: Mapping[str, Any]) -> SignupForm:
         """Read and validate the POSTed fields."""
         username = normalize_username(field_text(data, "username"))
-        display_name = unicodedata.normalize("NFC", field_text(data, "display_name")).strip()
+        display_name = _display_name(data)
         password, confirm = field_text(data, "password"), field_text(data, "confirm")
         errors = _collect(
             username=username_error(username),
@@ -112,14 +128,9 @@ class SignupForm:
         )
         return cls(username=_echo(username), display_name=_echo(display_name), password=password, errors=errors)
 
-    @property
-    def valid(self) -> bool:
-        """True when every field is acceptable."""
-        return not self.errors
-
 
 @dataclass
-class LoginForm:
+class LoginForm(_Form):
     """Username and password; the username is only looked up, not judged."""
 
     username: str = ""
@@ -139,14 +150,9 @@ class LoginForm:
             errors["form"] = _("Wrong username or password.")  # such an account cannot exist
         return cls(username=_echo(username), password=password, errors=errors)
 
-    @property
-    def valid(self) -> bool:
-        """True when the credentials are worth checking."""
-        return not self.errors
-
 
 @dataclass
-class PasswordForm:
+class PasswordForm(_Form):
     """Set or change the password; a username too when the account has none (WeChat-only)."""
 
     current_password: str = field(default="", repr=False)
@@ -169,10 +175,6 @@ class PasswordForm:
         echoed = _echo(username) if username is not None else None
         return cls(current_password=current, password=password, username=echoed, errors=errors)
 
-    @property
-    def valid(self) -> bool:
-        """True when every field is acceptable."""
-        return not self.errors
 
 
 def _confirm_error(password: str, confirm: str) -> str | None:
@@ -186,7 +188,7 @@ def _collect(**checks: str | None) -> dict[str, str]:
 
 
 @dataclass
-class ProfileForm:
+class ProfileForm(_Form):
     """The display name shown to others (optional)."""
 
     display_name: str = ""
@@ -195,17 +197,12 @@ class ProfileForm:
     @classmethod
     def parse(cls, data: Mapping[str, Any]) -> ProfileForm:
         """Read and validate the POSTed field."""
-        display_name = unicodedata.normalize("NFC", field_text(data, "display_name")).strip()
+        display_name = _display_name(data)
         return cls(display_name=_echo(display_name), errors=_collect(display_name=display_name_error(display_name)))
-
-    @property
-    def valid(self) -> bool:
-        """True when the name is acceptable."""
-        return not self.errors
 
 
 @dataclass
-class UsernameForm:
+class UsernameForm(_Form):
     """A new username, under the sign-up rules."""
 
     username: str = ""
@@ -217,10 +214,6 @@ class UsernameForm:
         username = normalize_username(field_text(data, "username"))
         return cls(username=_echo(username), errors=_collect(username=username_error(username)))
 
-    @property
-    def valid(self) -> bool:
-        """True when the username is acceptable."""
-        return not self.errors
 
 
 # The phrase typed to delete an account, in English and as account.po translates it: either is accepted,
@@ -238,7 +231,7 @@ def _phrase_key(text: str) -> str:
 
 
 @dataclass
-class DeletionForm:
+class DeletionForm(_Form):
     """The explicit confirmation before deleting an account: the phrase its label states, typed."""
 
     typed: str = ""
@@ -253,8 +246,3 @@ class DeletionForm:
             "Type “%(phrase)s” exactly to confirm.", phrase=deletion_phrase()
         )
         return cls(typed=_echo(typed), errors=_collect(confirmation=error))
-
-    @property
-    def valid(self) -> bool:
-        """True when the phrase was typed."""
-        return not self.errors
