@@ -17,6 +17,7 @@ A returning user's login is one statement (see logins.py); everything else is a 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -91,19 +92,27 @@ async def login(
             return Outcome(
                 "login", user_id=created["id"], created=True, account=_account_fields(created), session=session
             )
+    async def apply(conn: asyncpg.Connection) -> Outcome:
+        outcome = await _login(conn, app, values, grant, actor=actor, now=now)
+        if state is not None:
+            await logins.save_result(conn, state, outcome)
+        if session is not None and outcome.kind == "login" and outcome.user_id is not None:
+            await logins.insert_session(conn, session, outcome.user_id, actor=actor, now=now)
+            outcome = replace(outcome, session=session)
+        return outcome
+
+    return await _settled(db, apply, f"first login for app {app.appid}")
+
+
+async def _settled(db: Database, apply: Callable[[asyncpg.Connection], Awaitable[Outcome]], what: str) -> Outcome:
+    """`apply` in a transaction, again while a concurrent login or bind races it to the same rows."""
     async with db.connection() as conn:
         for _attempt in range(_ATTEMPTS):
             try:
                 async with conn.transaction():
-                    outcome = await _login(conn, app, values, grant, actor=actor, now=now)
-                    if state is not None:
-                        await logins.save_result(conn, state, outcome)
-                    if session is not None and outcome.kind == "login" and outcome.user_id is not None:
-                        await logins.insert_session(conn, session, outcome.user_id, actor=actor, now=now)
-                        outcome = replace(outcome, session=session)
-                    return outcome
+                    return await apply(conn)
             except _RACES:
-                log.info("concurrent first login for app %s; applying the rules again", app.appid)
+                log.info("concurrent %s; applying the rules again", what)
     return Outcome("failed", reason="conflict_retry")
 
 
@@ -168,19 +177,16 @@ async def bind(
 ) -> Outcome:
     """Attach the WeChat identity behind `grant` to an existing user, or explain the conflict."""
     values = logins.GrantValues.of(cipher, app, grant, now=now)
-    async with db.connection() as conn:
-        for _attempt in range(_ATTEMPTS):
-            try:
-                async with conn.transaction():
-                    outcome = await _bind(conn, app, values, grant, user_id=user_id)
-                    if outcome.kind == "bound":
-                        await events.add_event(conn, **_event(user_id, "bind", actor, now))
-                    if state is not None:
-                        await logins.save_result(conn, state, outcome)
-                    return outcome
-            except _RACES:
-                log.info("concurrent bind for app %s; applying the rules again", app.appid)
-    return Outcome("failed", reason="conflict_retry")
+
+    async def apply(conn: asyncpg.Connection) -> Outcome:
+        outcome = await _bind(conn, app, values, grant, user_id=user_id)
+        if outcome.kind == "bound":
+            await events.add_event(conn, **_event(user_id, "bind", actor, now))
+        if state is not None:
+            await logins.save_result(conn, state, outcome)
+        return outcome
+
+    return await _settled(db, apply, f"bind for app {app.appid}")
 
 
 async def _bind(
