@@ -29,6 +29,7 @@ from webapp.keys import (
     outcome_signer_key,
     passwords_key,
     settings_key,
+    state_signer_key,
     translator_key,
     wechat_client_key,
 )
@@ -40,6 +41,7 @@ from webapp.sessions import PostgresStorage
 from webapp.settings import Settings
 from webapp.templating import setup_jinja
 from webapp.wechat.mp.runtime import mp_context, mp_shutdown
+from webapp.wechat.states import StateSigner
 
 
 def create_app(
@@ -74,6 +76,7 @@ def create_app(
     app[passwords_key] = Passwords()
     app[flash_signer_key] = Signer(settings.secret_key, "flash")
     app[outcome_signer_key] = Signer(settings.secret_key, "wechat-outcome")
+    app[state_signer_key] = StateSigner(settings.secret_key)
     setup_csrf(app)
     setup_jinja(app)
     setup_routes(app)

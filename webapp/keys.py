@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from webapp.i18n import Translator
     from webapp.passwords import Passwords
     from webapp.wechat.client import WeChatClient
+    from webapp.wechat.states import StateSigner
 
 settings_key = web.AppKey("settings", Settings)
 db_key = web.AppKey("db", async_sessionmaker[AsyncSession])
@@ -33,3 +34,5 @@ passwords_key: web.AppKey[Passwords] = web.AppKey("passwords")
 # Signed cookies: one signer per purpose (a flash cannot be replayed as a WeChat outcome).
 flash_signer_key: web.AppKey[Signer] = web.AppKey("flash_signer")
 outcome_signer_key: web.AppKey[Signer] = web.AppKey("outcome_signer")
+# Signs OAuth states (by the site, and for the browser that started the flow).
+state_signer_key: web.AppKey[StateSigner] = web.AppKey("state_signer")

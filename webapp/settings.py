@@ -72,8 +72,8 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     run_worker: bool = True
     worker_interval_s: float = 60.0
-    # WeChat flows (OAuth states, follow-login QR codes) one client address may start per 10 minutes.
-    state_rate_limit: int = 30
+    # Follow-login QR codes the whole site may create per hour (WeChat allows 100,000 a day).
+    follow_qr_budget: int = 3000
     # Tokens are kept fresh only for accounts seen within this many days (bounds WeChat calls at scale).
     refresh_active_days: int = 30
     metrics_allow: tuple[str, ...] = DEFAULT_METRICS_ALLOW
@@ -109,7 +109,7 @@ class Settings:
             "wechat_mp_aes_key": get("WECHAT_MP_AES_KEY") or "",
             "wechat_mp_follow_login": _flag(get("WECHAT_MP_FOLLOW_LOGIN"), "WECHAT_MP_FOLLOW_LOGIN", parse_problems),
             "recent_auth_s": number("RECENT_AUTH_S", 600, 30, 7 * 24 * 3600),
-            "state_rate_limit": number("STATE_RATE_LIMIT", 30, 1, 100_000),
+            "follow_qr_budget": number("FOLLOW_QR_BUDGET", 3000, 1, 1_000_000),
             "refresh_active_days": number("REFRESH_ACTIVE_DAYS", 30, 1, 3650),
             "database_pool_size": number("DATABASE_POOL_SIZE", 10, 1, 1000),
             "metrics_allow": _split_keys(get("METRICS_ALLOW")) or DEFAULT_METRICS_ALLOW,

@@ -12,6 +12,7 @@ from aiohttp_session import get_session
 from webapp import i18n
 from webapp.accounts.account import avatar_path
 from webapp.avatars.default import default_avatar
+from webapp.browser import ensure_binding, is_page_navigation
 from webapp.cookies import delete_later, set_later
 from webapp.keys import clock_key, flash_signer_key, settings_key
 
@@ -73,7 +74,9 @@ async def render(
     status: int = 200,
     without_session: bool = False,
 ) -> web.Response:
-    """Render a page (no-store: pages can carry personal data)."""
+    """Render a page (no-store: pages can carry personal data); a top-level page gives the browser its binding."""
+    if is_page_navigation(request):
+        ensure_binding(request)  # every QR and script of this page then shares one binding value
     full = {**await base_context(request, without_session=without_session), **(context or {})}
     response = aiohttp_jinja2.render_template(template, request, full, status=status)
     response.headers["Cache-Control"] = "no-store"

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from tests.wechat.harness import World, pooled_world, query_of, sim_server, table_counts, wechat_settings, world  # noqa: F401
+from tests.conftest import T0
 from webapp.models import User
 
 ACCESS_TOKEN = "/sns/oauth2/access_token"
@@ -184,13 +185,19 @@ def _q(next_value: str) -> str:
     return urlencode({"next": next_value})
 
 
-async def test_state_is_alphanumeric_and_single_use_for_ten_minutes(world: World) -> None:
+async def test_state_is_alphanumeric_single_use_for_ten_minutes_and_stored_only_at_the_callback(world: World) -> None:
     browser = world.browser()
     authorize = await browser.start("/auth/wechat/start")
     state = query_of(authorize)["state"]
     assert state.isalnum() and state.isascii() and len(state) <= 128
+    assert await world.state_row(state) is None  # starting wrote nothing
+    callback = await browser.scan_qr(authorize, 1)
+    await browser.get(callback)
     row = await world.state_row(state)
-    assert row is not None and (row.expires_at - row.created_at).total_seconds() == 600
-    assert row.next_path == "/" and row.purpose == "login"
-    async with world.sm() as s:
-        assert await s.get(User, 1) is None
+    assert row is not None and row.consumed_at is not None and (row.expires_at - T0).total_seconds() == 600
+    assert row.next_path == "/" and row.purpose == "login" and row.result is not None
+    again = await browser.get(callback.replace("code=", "code=x"))  # the same state with another code
+    assert again.status == 302 and again.headers["Location"] == "/"  # logged in already: just go on
+    assert (await world.state_row(state)).code_hash == row.code_hash  # type: ignore[union-attr]
+
+

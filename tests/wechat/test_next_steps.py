@@ -48,7 +48,8 @@ async def test_a_link_opened_in_another_browser_says_where_to_finish(world: Worl
     other = world.browser()
     status, page = await landing(other, await other.get(callback))
     assert status == 400 and "Finish in the browser you started in" in page and "started in another browser" in page
-    assert retry(page) == "/auth/wechat/start?next=/settings" and "Start again here" in page
+    # The other browser learns nothing of the flow (its next path stays in the starting browser).
+    assert retry(page) == "/auth/wechat/start?next=/" and "Start again here" in page
     assert await other.me() is None
 
 
@@ -58,8 +59,11 @@ async def test_a_used_link_says_so_and_a_logged_in_person_may_just_continue(worl
     callback = await browser.scan_qr(authorize, 1)
     await browser.get(callback)
     state = re.search(r"state=([A-Za-z0-9]+)", callback).group(1)  # type: ignore[union-attr]
-    stranger = world.browser()
+    stranger = world.browser()  # another browser is told where to finish, and is never logged in
     status, page = await landing(stranger, await stranger.get(f"/auth/wechat/callback?code=another&state={state}"))
+    assert status == 400 and "Finish in the browser you started in" in page and await stranger.me() is None
+    await browser.post("/logout", {}, csrf_from="/settings")
+    status, page = await landing(browser, await browser.get(f"/auth/wechat/callback?code=another&state={state}"))
     assert status == 400 and "This login link was already used" in page
     bound = world.browser()  # someone logged in who follows a bad link is offered the way on
     await bound.signup("ann", PASSWORD)

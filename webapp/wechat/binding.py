@@ -13,7 +13,7 @@ async def start_bind(request: web.Request, user: Account) -> str | None:
     chosen = flow.available_flow(request, step_up=True)
     if chosen is None:
         return None
-    state, app = await flow.new_state(request, flow=chosen, purpose="bind", next_path="/settings", user_id=user.id)
+    state, app = flow.new_state(request, flow=chosen, purpose="bind", next_path="/settings", user_id=user.id)
     return flow.authorize_url(request, chosen, app, state)
 
 

@@ -4,28 +4,23 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from webapp import ratelimit
+from webapp.browser import current_binding, ensure_binding
 from webapp.clientinfo import client_ip, coarse_client, counts_as_wechat, is_phone_without_wechat
-from webapp.cookies import pending, set_later
-from webapp.keys import clock_key, database_key, settings_key
+from webapp.keys import clock_key, settings_key, state_signer_key
 from webapp.observability import metrics
-from webapp.security import random_token
 from webapp.settings import Settings
-from webapp.wechat import states, urls
+from webapp.wechat import flowcookie, states, urls
 from webapp.wechat.schemas import WeChatApp
 from webapp.wechat.service import Actor
 
-# The browser binding of OAuth states: a random value in its own cookie (no server-side session needed).
-BROWSER_COOKIE = "webapp_wx"
-BROWSER_COOKIE_MAX_AGE = 24 * 3600
 METHODS = {
     "qr": "wechat_qr", "embedded": "wechat_embedded", "mp_base": "wechat_mp", "mp_userinfo": "wechat_mp",
     "mp_follow": "wechat_follow",
 }
 
 
-class FlowLimited(web.HTTPTooManyRequests):
-    """This client address started too many WeChat flows in the current window."""
+class NoBinding(Exception):
+    """A script asked for a state, but its browser has no binding value (cookies off, or no page loaded)."""
 
 
 def website_app(settings: Settings) -> WeChatApp | None:
@@ -62,38 +57,25 @@ def available_flow(request: web.Request, *, step_up: bool = False) -> states.Flo
     return "qr" if website_app(settings) else None
 
 
-async def browser_nonce(request: web.Request) -> str:
-    """This browser's random binding value (its own cookie, created here if missing); states keep its hash."""
-    nonce = await current_nonce(request)
-    if nonce is None:
-        nonce = random_token()
-        set_later(request, BROWSER_COOKIE, nonce, max_age=BROWSER_COOKIE_MAX_AGE)
-    return nonce
-
-
-async def current_nonce(request: web.Request) -> str | None:
-    """The binding value this request carries (none inside WeChat's cross-site QR iframe)."""
-    nonce = pending(request, BROWSER_COOKIE)
-    return nonce if nonce and 20 <= len(nonce) <= 64 else None
-
-
-async def new_state(
-    request: web.Request, *, flow: states.Flow, purpose: states.Purpose, next_path: str, user_id: int | None = None
+def new_state(
+    request: web.Request, *, flow: states.Flow, purpose: states.Purpose, next_path: str, user_id: int | None = None,
+    from_script: bool = False,
 ) -> tuple[str, WeChatApp]:
-    """Store a state for this browser and return it with the app that serves the flow; FlowLimited past the limit."""
+    """A signed state for this browser and the app that serves the flow; writes nothing in the database.
+
+    The flow's payload (purpose, next path, account) goes to this browser's flow cookie. A script
+    request (`from_script`) never gives the browser its binding: the page it runs in did; NoBinding if not.
+    """
     settings = request.app[settings_key]
     app = official_account(settings) if flow.startswith("mp_") else website_app(settings)
     assert app is not None, "callers check available_flow first"
-    nonce = await browser_nonce(request)
-    async with request.app[database_key].connection() as conn:
-        state = await states.create(
-            conn, purpose=purpose, flow=flow, appid=app.appid, next_path=next_path, browser_nonce=nonce,
-            now=request.app[clock_key](), user_id=user_id, rate_key=ratelimit.client_key(client_ip(request)),
-            limit=settings.state_rate_limit,
-        )
-    if state is None:
-        metrics.throttled("flow_start")
-        raise FlowLimited()
+    binding = current_binding(request) if from_script else ensure_binding(request)
+    if binding is None:
+        raise NoBinding()
+    state = request.app[state_signer_key].issue(flow, binding=binding, now=request.app[clock_key]())
+    ticket = request.app[state_signer_key].read(state)
+    assert ticket is not None
+    flowcookie.remember(request, ticket.key, flowcookie.FlowPayload(purpose, next_path, user_id))
     metrics.oauth_state("created")
     return state, app
 

@@ -15,10 +15,12 @@ class FollowPage:
         self.browser = browser
         self.scene: str | None = None
         self.csrf = ""
+        self.next_path = "/"
 
     async def open(self, next_path: str = "/settings") -> tuple[int, dict[str, Any]]:
         """Load /login, then ask for a QR code as the script does after load."""
         self.csrf = await self.browser.csrf(f"/login?next={next_path}")
+        self.next_path = next_path
         status, data = await self._post("/auth/wechat/follow/qr", {"next": next_path})
         self.scene = data.get("scene")
         return status, data
@@ -34,7 +36,8 @@ class FollowPage:
 
     async def claim(self, scene: str | None = None) -> tuple[int, dict[str, Any]]:
         """Log in with the scanned scene, as the script does after "scanned"."""
-        return await self._post("/auth/wechat/follow/claim", {"scene": (self.scene if scene is None else scene) or ""})
+        scene = (self.scene if scene is None else scene) or ""
+        return await self._post("/auth/wechat/follow/claim", {"scene": scene, "next": self.next_path})
 
     async def _post(self, path: str, data: dict[str, str]) -> tuple[int, dict[str, Any]]:
         headers = {**self.browser.headers, CSRF_HEADER: self.csrf}

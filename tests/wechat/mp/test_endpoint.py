@@ -210,7 +210,7 @@ async def test_encrypted_text_replies_open_with_wechatpy_and_name_the_site(
     mp_world: World, pusher_for: PusherFor
 ) -> None:
     pusher = pusher_for(mp_world, "safe")
-    scan = event_xml(OPENID, "SCAN", pusher.timestamp, EventKey="A" * 32, Ticket="gQunknownTicket")
+    scan = event_xml(OPENID, "SCAN", pusher.timestamp, EventKey="A" * 22 + "0" * 39, Ticket="gQunknownTicket")
     status, reply = await pusher.post(scan)
     assert status == 200
     assert "<ToUserName><![CDATA[oMpUser0000000000000000000001]]></ToUserName>" in reply

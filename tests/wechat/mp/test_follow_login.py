@@ -158,26 +158,26 @@ async def test_reading_the_login_page_writes_nothing(mp_world: World) -> None:
     assert {m: await count(mp_world.sm, m) for m in (OAuthState, RateLimit, WebSession)} == before
 
 
-async def test_qr_codes_are_rate_limited_per_address(
+async def test_qr_codes_are_limited_per_browser_and_by_the_sites_budget_never_per_address(
     aiohttp_client, mp_settings, sessionmaker, clock, sim_server
 ) -> None:  # type: ignore[no-untyped-def]
     from tests.wechat.mp.conftest import _mp_world
+    from webapp.wechat.mp.limits import BROWSER_LIMIT
 
     async for world in _mp_world(
-        aiohttp_client, mp_settings.with_(state_rate_limit=2), sessionmaker, clock, sim_server
+        aiohttp_client, mp_settings.with_(follow_qr_budget=BROWSER_LIMIT + 2), sessionmaker, clock, sim_server
     ):
         page = FollowPage(world.browser())
-        assert (await page.open())[0] == 200
-        assert (await page.open())[0] == 200
+        for _ in range(BROWSER_LIMIT):
+            assert (await page.open())[0] == 200
         page.browser.headers["Accept-Language"] = "zh-CN"
         status, data = await page.open()
-        assert (status, data["status"], data["message"]) == (
-            429,
-            "rate_limited",
-            "你所在的网络请求了过多的二维码。请等几分钟后再试。",
-        )
+        assert (status, data["status"], data["message"]) == (429, "rate_limited", "此浏览器请求了过多的二维码。请等几分钟后再试。")
+        # Another browser behind the same address is not affected, until the whole site's budget is spent.
+        neighbour = FollowPage(world.browser())
+        assert [(await neighbour.open())[0] for _ in range(3)] == [200, 200, 503]
         async with world.sm() as s:
-            assert await s.scalar(select(func.count()).select_from(OAuthState)) == 2
+            assert await s.scalar(select(func.count()).select_from(OAuthState)) == 0  # asking wrote no scene
 
 
 async def test_phones_and_wechats_browser_get_no_qr(mp_world: World) -> None:
@@ -196,7 +196,7 @@ async def test_follow_login_off_means_no_block_and_no_routes(aiohttp_client, mp_
         create_app(mp_settings.with_(wechat_mp_follow_login=False), sessionmaker=sessionmaker, clock=clock)
     )
     assert 'id="follow-login"' not in await (await site.get("/login")).text()
-    assert (await site.get("/auth/wechat/follow/wait", params={"scene": "A" * 32})).status == 404
+    assert (await site.get("/auth/wechat/follow/wait", params={"scene": "A" * 61})).status == 404
 
 
 async def test_bad_scenes_get_clear_answers(mp_world: World) -> None:
@@ -205,7 +205,11 @@ async def test_bad_scenes_get_clear_answers(mp_world: World) -> None:
     for scene in ("", "short", "x" * 500, "A" * 31 + "!"):
         status, data = await page.wait(scene)
         assert status == 400 and data["status"] == "expired"
-    assert (await page.wait("B" * 32)) == (
+    other = FollowPage(mp_world.browser())
+    await other.open()
+    assert (await page.wait(other.scene))[0:1] == (403,)  # another browser's scene
+    mp_world.clock.advance(minutes=6)
+    assert (await page.wait()) == (
         200,
         {"status": "expired", "message": "The QR code has expired. Get a new one."},
     )

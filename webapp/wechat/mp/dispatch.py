@@ -80,7 +80,9 @@ async def _scan(s: AsyncSession, event: Scan, ctx: Context) -> _Done:
     """A login QR scanned: mark the scene and tell the scanner, in their chat, what happens next."""
     if not scenes.SCENE_RE.fullmatch(event.scene):
         return _Done()  # a parametric QR of something other than our login
-    result = await scenes.mark_scanned(s, scene=event.scene, ticket=event.ticket, openid=event.openid, now=ctx.now)
+    result = await scenes.mark_scanned(
+        s, scene=event.scene, ticket=event.ticket, openid=event.openid, appid=ctx.default_appid, now=ctx.now
+    )
     if result == "scanned":
         key = scenes.wake_key(event.scene)
         await notify.notify(s, key)

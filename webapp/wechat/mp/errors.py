@@ -6,6 +6,7 @@ cgi-bin answers errors with HTTP 200 and ``{"errcode": N, "errmsg": "..."}`` (we
     WeChatError (webapp.wechat.errors)
     └── MpError                   base of this package; errcode (None for transport), errmsg, path
         ├── MpUnavailable         timeout, dropped connection, non-200, not a JSON object, missing field
+        │   └── KeyMissing        the stored interface token needs a TOKEN_KEYS key this process lacks
         └── MpAPIError            any errcode != 0 (unknown codes are raised as this class)
             ├── TokenRejected     40001 (wrong or "not latest": force a refresh), 40014, 42001
             ├── Misconfigured     40002, 40013, 40125, 40243, 41002, 41004: appid/secret problems
@@ -35,6 +36,12 @@ class MpUnavailable(MpError):
     """WeChat could not be reached, or answered something that is not a usable JSON object."""
 
     retryable = True
+
+
+class KeyMissing(MpUnavailable):
+    """The stored interface token was encrypted with a key this process does not have (a rotation under way)."""
+
+    retryable = False
 
 
 class MpAPIError(MpError):

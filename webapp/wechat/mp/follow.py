@@ -1,7 +1,7 @@
 """Follow the official account to log in: the endpoints the login page's script calls.
 
-POST qr (after the page loaded: page views write nothing) creates a scene bound to this browser and
-its QR; GET wait long-polls (≤ 25 s, woken by NOTIFY from whichever process got the scan); POST
+POST qr (when the person opens this option) makes a signed scene bound to this browser and its QR,
+storing nothing; GET wait long-polls (≤ 25 s, woken by NOTIFY from whichever process got the scan); POST
 claim lets the bound browser, once, log in as the scanner. Answers are JSON with a localised message.
 """
 
@@ -15,13 +15,14 @@ from typing import Any
 import segno
 from aiohttp import web
 
-from webapp.clientinfo import client_ip, is_wechat_browser
+from webapp.accounts.forms import field_text
+from webapp.browser import current_binding
+from webapp.clientinfo import is_wechat_browser
 from webapp.i18n import gettext as _
 from webapp.keys import clock_key, database_key, db_key, settings_key
-from webapp.security import random_alnum, safe_next
-from webapp.wechat import flow
+from webapp.security import safe_next
 from webapp.wechat.mp import limits, scenes, signin
-from webapp.wechat.mp.errors import MpError, NotPermitted
+from webapp.wechat.mp.errors import KeyMissing, MpError, NotPermitted
 from webapp.wechat.mp.runtime import follow_login_enabled, mp_key, official_account
 
 _PHONE_UA = re.compile(r"Mobi|Android|iPhone|iPad|iPod|HarmonyOS|Windows Phone", re.IGNORECASE)
@@ -49,7 +50,10 @@ def _message(status: str) -> str:
         "other_browser": _("This QR code belongs to another browser. Get a new one here."),
         "failed": _("The login did not work. Get a new QR code and try again."),
         "unavailable": _("WeChat did not answer. Try again in a moment."),
-        "rate_limited": _("Too many QR codes were requested from your network. Wait a few minutes, then try again."),
+        "rate_limited": _("Too many QR codes were requested in this browser. Wait a few minutes, then try again."),
+        "not_here": _("Logging in by following is unavailable on this site right now. Scan the other QR code, or log in with your password."),
+        "busy": _("Logging in by following is busy right now. Scan the other QR code, or try again later."),
+        "no_binding": _("This browser does not keep cookies for this site, which logging in needs. Allow them and reload."),
         "unsupported": _("Log in by following our official account on a computer."),
     }
     return messages.get(status, messages["failed"])
@@ -62,73 +66,76 @@ def _answer(status: str, http_status: int = 200, **extra: Any) -> web.Response:
 
 
 async def create_qr(request: web.Request) -> web.Response:
-    """A new QR code for this browser (rate-limited per client address)."""
+    """A new QR code for this browser: nothing stored; a per-browser limit and the site's budget guard WeChat's quota."""
     if not offered_to(request):
         return _answer("unsupported", 404)
-    settings, sm, now = request.app[settings_key], request.app[db_key], request.app[clock_key]()
-    runtime, app = request.app[mp_key], official_account(settings)
+    settings, runtime, app = request.app[settings_key], request.app[mp_key], official_account(request.app[settings_key])
     assert runtime.tokens is not None and app is not None  # follow_login_enabled implies both
-    if not await limits.allow_qr(
-        request.app[database_key], ip=client_ip(request), limit=settings.state_rate_limit, now=now
-    ):
+    binding, now = current_binding(request), request.app[clock_key]()
+    if binding is None:  # the login page gives the binding; without cookies the QR could never log in
+        return _answer("no_binding", 409)
+    if not runtime.qr_limiter.allow(binding, now=now):
         return _answer("rate_limited", 429)
-    next_path = safe_next(str((await request.post()).get("next", "")))
-    nonce, scene = await flow.browser_nonce(request), random_alnum(32)
+    if not await limits.within_budget(request.app[database_key], budget=settings.follow_qr_budget, now=now):
+        log.warning("follow-login QR budget (FOLLOW_QR_BUDGET=%s per hour) spent", settings.follow_qr_budget)
+        return _answer("busy", 503)
+    scene = runtime.scenes.issue(binding=binding, now=now)
     ttl = int(scenes.QR_TTL.total_seconds())
     try:
-        qr = await runtime.tokens.call(lambda token: runtime.api.create_qr(token, scene=scene, expire_seconds=ttl))
+        qr = await runtime.tokens.call(lambda token: runtime.api.create_qr(token, scene=scene.text, expire_seconds=ttl))
     except NotPermitted:
         log.error("qrcode/create refused (48001): follow-login needs a verified service account")
         return _answer("unavailable", 503)
+    except KeyMissing:  # logged once by the token store
+        return _answer("not_here", 503)
     except MpError as exc:
         log.warning("qrcode/create failed: %s", type(exc).__name__)
         return _answer("unavailable", 503)
-    await scenes.create(
-        sm, scene=scene, ticket=qr.ticket, appid=app.appid, next_path=next_path, browser_nonce=nonce, now=now
-    )
-    image = segno.make(qr.url, error="m").svg_data_uri(scale=5, border=2)
-    return _answer("pending", scene=scene, image=image, expires_in=ttl)
+    # A white quiet zone around dark modules: scannable on a dark page too.
+    image = segno.make(qr.url, error="m").svg_data_uri(scale=5, border=4, light="#ffffff", dark="#000000")
+    return _answer("pending", scene=scene.text, image=image, expires_in=ttl)
 
 
 async def wait(request: web.Request) -> web.Response:
     """Hold until the scene changes (scan, expiry, cancel) or hold_s pass; report where it stands."""
     scene = request.query.get("scene", "")
-    if not scenes.SCENE_RE.fullmatch(scene):
+    runtime = request.app[mp_key]
+    if scenes.expiry(scene) is None:
         return _answer("expired", 400)
-    sm, clock, runtime = request.app[db_key], request.app[clock_key], request.app[mp_key]
-    notifier, nonce = runtime.notifier, await flow.current_nonce(request)
+    if not runtime.scenes.bound_to(scene, current_binding(request)):
+        return _answer("other_browser", 403)
+    sm, clock, notifier = request.app[db_key], request.app[clock_key], runtime.notifier
     loop = asyncio.get_running_loop()
     deadline = loop.time() + runtime.hold_s
     async with notifier.watch(scenes.wake_key(scene)) as woken:
         while True:
             woken.clear()
             row = await scenes.load(sm, scene)
-            if row is not None and not scenes.bound_to(row, nonce):
-                return _answer("other_browser", 403)
-            status = scenes.status(row, now=clock())
+            status = scenes.status(scene, row, now=clock())
             remaining = deadline - loop.time()
-            if status != "pending" or remaining <= 0 or notifier.closing or row is None:
+            if status != "pending" or remaining <= 0 or notifier.closing:
                 redirect = (row.result or {}).get("redirect", "") if row is not None and status == "login" else ""
                 return _answer(status, **({"redirect": redirect} if redirect else {}))
-            until_expiry = (row.expires_at - clock()).total_seconds()
+            expires_at = row.expires_at if row is not None else scenes.expiry(scene)
+            until_expiry = (expires_at - clock()).total_seconds() if expires_at else 0.0
             await notifier.wait(woken, min(remaining, max(until_expiry, 0.05)))
 
 
 async def claim(request: web.Request) -> web.Response:
     """The bound browser logs in as the scanner, once."""
-    scene = str((await request.post()).get("scene", ""))
-    if not scenes.SCENE_RE.fullmatch(scene):
+    form = await request.post()
+    scene, next_path = field_text(form, "scene"), safe_next(field_text(form, "next"))
+    runtime = request.app[mp_key]
+    if scenes.expiry(scene) is None:
         return _answer("expired", 400)
-    sm, now = request.app[db_key], request.app[clock_key]()
-    nonce = await flow.current_nonce(request)
-    row = await scenes.load(sm, scene)
-    if row is not None and not scenes.bound_to(row, nonce):
+    if not runtime.scenes.bound_to(scene, current_binding(request)):
         return _answer("other_browser", 403)
-    claimed = await scenes.claim(sm, scene=scene, browser_nonce=nonce or "", now=now) if nonce else None
+    sm, now = request.app[db_key], request.app[clock_key]()
+    claimed = await scenes.claim(sm, scene=scene, now=now)
     if claimed is None or claimed.scanned_openid is None:
-        status = scenes.status(await scenes.load(sm, scene), now=now)
+        status = scenes.status(scene, await scenes.load(sm, scene), now=now)
         return _answer(status, {"pending": 409, "scanned": 409, "expired": 410}.get(status, 409))
-    result = await _log_in(request, claimed.scanned_openid, claimed.next_path)
+    result = await _log_in(request, claimed.scanned_openid, next_path)
     await scenes.save_result(sm, scene, {"kind": result.kind, "reason": result.reason, "redirect": result.redirect})
     if result.kind != "login":
         return _answer("unavailable" if result.reason == "unavailable" else "failed", 502)

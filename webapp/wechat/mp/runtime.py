@@ -20,7 +20,9 @@ from webapp.settings import Settings
 from webapp.wechat.mp.api import MpApi
 from webapp.wechat.mp.crypto import MessageCrypto
 from webapp.wechat.mp.inbound import PushConfig
+from webapp.wechat.mp.limits import BrowserLimiter
 from webapp.wechat.mp.notify import Notifier
+from webapp.wechat.mp.scenes import SceneSigner
 from webapp.wechat.mp.tokens import AppTokens
 from webapp.wechat.schemas import WeChatApp
 
@@ -39,8 +41,10 @@ class MpRuntime:
     api: MpApi
     tokens: AppTokens | None
     push: PushConfig | None
+    scenes: SceneSigner
     budget_s: float = ANSWER_BUDGET_S
     hold_s: float = HOLD_S
+    qr_limiter: BrowserLimiter = field(default_factory=BrowserLimiter)
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     last_purge: datetime | None = None
 
@@ -122,7 +126,7 @@ async def mp_context(app: web.Application) -> AsyncIterator[None]:
     notifier = Notifier(listen_dsn(app))
     account = official_account(settings)
     tokens = AppTokens(app[db_key], app[cipher_key], api, notifier, app[clock_key], account) if account else None
-    runtime = MpRuntime(notifier, api, tokens, push_config(settings))
+    runtime = MpRuntime(notifier, api, tokens, push_config(settings), SceneSigner(settings.secret_key))
     app[mp_key] = runtime
     if runtime.push is not None or follow_login_enabled(settings):
         await notifier.start()

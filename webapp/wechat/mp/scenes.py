@@ -1,60 +1,85 @@
-"""Follow-login scenes: one `oauth_states` row per QR (flow 'mp_follow'), with OAuth state's rules.
+"""Follow-login scenes: signed like OAuth states, stored only when WeChat pushes the scan.
 
-The scene is random, lives as long as its QR (5 minutes), is bound to the browser that asked for it
-(sha256 of its nonce), and is used once. The push handler marks it scanned (only while pending and
-unexpired, and only for its own Ticket); the bound browser then claims it with one atomic UPDATE.
+A scene is `random key + expiry + MAC`, 61 characters of `[A-Za-z0-9]` (WeChat's scene_str allows 64):
+the MAC binds it to the browser that asked for the QR (its binding value, `webapp.browser`), so asking
+for a QR writes nothing. The push handler (the push itself is signed by WeChat) stores the scene as
+scanned, once; the bound browser then claims it with one atomic UPDATE.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from webapp.cookies import derive_key
 from webapp.models import OAuthState
-from webapp.security import digest
+from webapp.security import random_alnum
 
 FLOW = "mp_follow"
 QR_TTL = timedelta(minutes=5)
 CLAIM_WINDOW = timedelta(minutes=2)  # after a scan, the page has this long to log in
-SCENE_RE = re.compile(r"[A-Za-z0-9]{32}", re.ASCII)
+SCENE_RE = re.compile(r"([A-Za-z0-9]{22})([0-9a-z]{7})([0-9a-f]{32})", re.ASCII)
 Status = Literal["pending", "scanned", "claimed", "login", "cancelled", "failed", "expired"]
 ScanResult = Literal["scanned", "rescanned", "used", "expired"]
+
+
+@dataclass(frozen=True)
+class Scene:
+    """A scene the page holds: its text and when its QR expires."""
+
+    text: str
+    expires_at: datetime
+
+
+class SceneSigner:
+    """Makes scenes for a browser and checks that a scene belongs to the browser presenting it."""
+
+    def __init__(self, secret_key: str) -> None:
+        self._key = derive_key(secret_key, "follow-scene")
+
+    def issue(self, *, binding: str, now: datetime) -> Scene:
+        """A new scene for this browser, valid for QR_TTL."""
+        expires_at = now + QR_TTL
+        body = random_alnum(22) + _base36(int(expires_at.timestamp()))
+        return Scene(body + self._mac(body, binding), expires_at.replace(microsecond=0))
+
+    def bound_to(self, scene: str, binding: str | None) -> bool:
+        """True when the browser carrying `binding` asked for this scene."""
+        match = SCENE_RE.fullmatch(scene)
+        if match is None or not binding:
+            return False
+        return hmac.compare_digest(match.group(3), self._mac(scene[:29], binding))
+
+    def _mac(self, body: str, binding: str) -> str:
+        return hmac.new(self._key, f"{body}|{binding}".encode("ascii", "replace"), hashlib.sha256).hexdigest()[:32]
+
+
+def expiry(scene: str) -> datetime | None:
+    """When the scene's QR expires (None: not a scene of ours)."""
+    match = SCENE_RE.fullmatch(scene)
+    return datetime.fromtimestamp(int(match.group(2), 36), tz=UTC) if match else None
+
+
+def _base36(number: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while number:
+        number, rest = divmod(number, 36)
+        out = digits[rest] + out
+    return out.rjust(7, "0")[-7:]
 
 
 def wake_key(scene: str) -> str:
     """The notify key waiters of this scene listen on."""
     return f"scene:{scene}"
-
-
-async def create(
-    sm: async_sessionmaker[AsyncSession],
-    *,
-    scene: str,
-    ticket: str,
-    appid: str,
-    next_path: str,
-    browser_nonce: str,
-    now: datetime,
-) -> None:
-    """Store a new scene for the QR just created."""
-    async with sm.begin() as s:
-        s.add(
-            OAuthState(
-                state=scene,
-                purpose="login",
-                flow=FLOW,
-                appid=appid,
-                next_path=next_path,
-                ticket=ticket,
-                browser_hash=digest(browser_nonce),
-                created_at=now,
-                expires_at=now + QR_TTL,
-            )
-        )
 
 
 async def load(sm: async_sessionmaker[AsyncSession], scene: str) -> OAuthState | None:
@@ -63,10 +88,11 @@ async def load(sm: async_sessionmaker[AsyncSession], scene: str) -> OAuthState |
         return await s.scalar(select(OAuthState).where(OAuthState.state == scene, OAuthState.flow == FLOW))
 
 
-def status(row: OAuthState | None, *, now: datetime) -> Status:
-    """Where the scene stands, for the page."""
+def status(scene: str, row: OAuthState | None, *, now: datetime) -> Status:
+    """Where the scene stands, for the page (no row yet: nobody scanned it)."""
     if row is None:
-        return "expired"
+        expires_at = expiry(scene)
+        return "pending" if expires_at is not None and expires_at > now else "expired"
     if row.result is not None:
         kind = row.result.get("kind")
         return "login" if kind == "login" else "cancelled" if kind == "cancelled" else "failed"
@@ -77,33 +103,28 @@ def status(row: OAuthState | None, *, now: datetime) -> Status:
     return "scanned" if row.scanned_at is not None else "pending"
 
 
-def bound_to(row: OAuthState, browser_nonce: str | None) -> bool:
-    """True when this browser asked for the QR."""
-    return bool(browser_nonce) and row.browser_hash == digest(browser_nonce or "")
-
-
-async def mark_scanned(s: AsyncSession, *, scene: str, ticket: str, openid: str, now: datetime) -> ScanResult:
-    """pending → scanned by `openid`, atomically and only for the scene's own ticket."""
-    if not SCENE_RE.fullmatch(scene):
+async def mark_scanned(
+    s: AsyncSession, *, scene: str, ticket: str, openid: str, appid: str, now: datetime
+) -> ScanResult:
+    """The scene's first scan stores it as scanned by `openid` (one statement); a repeat says what it found."""
+    expires_at = expiry(scene)
+    if expires_at is None or expires_at <= now:
         return "expired"
     t = OAuthState
     marked = await s.scalar(
-        update(t)
-        .where(
-            t.state == scene,
-            t.flow == FLOW,
-            t.ticket == ticket,
-            t.scanned_at.is_(None),
-            t.consumed_at.is_(None),
-            t.expires_at > now,
+        insert(t)
+        .values(
+            state=scene, purpose="login", flow=FLOW, appid=appid, next_path="/", browser_hash="", created_at=now,
+            expires_at=func.greatest(expires_at, now + CLAIM_WINDOW), ticket=ticket, scanned_openid=openid,
+            scanned_at=now,
         )
-        .values(scanned_openid=openid, scanned_at=now, expires_at=func.greatest(t.expires_at, now + CLAIM_WINDOW))
+        .on_conflict_do_nothing(index_elements=[t.state])
         .returning(t.state)
     )
     if marked is not None:
         return "scanned"
-    row = await s.scalar(select(t).where(t.state == scene, t.flow == FLOW, t.ticket == ticket))
-    if row is None or row.expires_at <= now or row.scanned_at is None:
+    row = await s.scalar(select(t).where(t.state == scene, t.flow == FLOW))
+    if row is None or row.expires_at <= now:
         return "expired"
     return "rescanned" if row.scanned_openid == openid and row.consumed_at is None else "used"
 
@@ -120,10 +141,8 @@ async def cancel_scans_of(s: AsyncSession, *, openid: str, now: datetime) -> lis
     return list(rows)
 
 
-async def claim(
-    sm: async_sessionmaker[AsyncSession], *, scene: str, browser_nonce: str, now: datetime
-) -> OAuthState | None:
-    """scanned → claimed by the bound browser, once; None if that is not (or no longer) possible."""
+async def claim(sm: async_sessionmaker[AsyncSession], *, scene: str, now: datetime) -> OAuthState | None:
+    """scanned → claimed, once (the caller checked the browser); None if that is not (or no longer) possible."""
     t = OAuthState
     async with sm.begin() as s:
         return await s.scalar(
@@ -133,7 +152,6 @@ async def claim(
                 t.flow == FLOW,
                 t.scanned_at.is_not(None),
                 t.consumed_at.is_(None),
-                t.browser_hash == digest(browser_nonce),
                 t.expires_at > now,
             )
             .values(consumed_at=now)

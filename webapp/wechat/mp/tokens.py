@@ -23,7 +23,7 @@ from webapp.crypto import InvalidToken, TokenCipher
 from webapp.models import AppToken
 from webapp.wechat.mp import notify
 from webapp.wechat.mp.api import MpApi
-from webapp.wechat.mp.errors import MpUnavailable, TokenRejected
+from webapp.wechat.mp.errors import KeyMissing, MpUnavailable, TokenRejected
 from webapp.wechat.schemas import WeChatApp
 
 REFRESH_MARGIN = timedelta(minutes=2)  # stable_token rotates in the last 5 minutes; both tokens work
@@ -54,6 +54,7 @@ class AppTokens:
         self._sm, self._cipher, self._api, self._notifier, self._clock, self.app = sm, cipher, api, notifier, clock, app
         self._key = f"token:{app.appid}"
         self._lock = asyncio.Lock()  # one refresher per process; the lease makes it one per database
+        self._undecryptable: str | None = None  # the stored value that last failed to decrypt (logged once)
 
     async def call(self, use: Callable[[str], Awaitable[T]]) -> T:
         """Run `use(token)`; when WeChat rejects the token, get another once and run it again."""
@@ -95,8 +96,16 @@ class AppTokens:
         try:
             return _Stored(self._cipher.decrypt(row.token_enc), row.token_enc)
         except InvalidToken:
-            log.warning("stored interface token of %s does not decrypt with TOKEN_KEYS; fetching anew", self.app.appid)
-            return None
+            # Mid-way through a key rotation this process may lack the new key: fail fast (the stored token is
+            # still good for processes that have it) and say so once per stored value, not once per request.
+            if self._undecryptable != row.token_enc:
+                self._undecryptable = row.token_enc
+                log.error(
+                    "stored interface token of %s does not decrypt with this process's TOKEN_KEYS "
+                    "(a key rotation this process does not know yet?): follow-login and pushes answer 503 "
+                    "until it has the key", self.app.appid,
+                )
+            raise KeyMissing(f"the stored interface token of {self.app.appid} needs a key this process lacks") from None
 
     async def _lease(self, rejected: _Stored | None) -> Literal["ours", "held", "not_needed"]:
         """Atomically become the one process that fetches, or say why not."""
