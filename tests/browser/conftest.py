@@ -13,6 +13,7 @@ import re
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,7 @@ CHROMIUM_ARGS = [
 ]
 TIMEOUT_MS = 20_000  # generous: every wait is on an event, never a sleep
 POLL_HOLD_S = 1.0  # the QR page's long poll returns at once on a change; a short hold keeps idle polls cheap
-CSP_TEXT = re.compile(r"Content[- ]Security[- ]Policy|CSP-VIOLATION", re.I)
+CSP_TEXT = re.compile(r"Content[- ]Security[- ]Policy|CSP-VIOLATION", re.IGNORECASE)
 
 # Reported by every frame (ours and the simulator's) through the console, so the test sees it.
 CSP_LISTENER = """
@@ -137,7 +138,7 @@ async def live(settings: Settings, live_sim: Sim, live_db: async_sessionmaker[As
     """Start the site (settings overrides as keyword arguments) on localhost; stopped after the test."""
     runners: list[web.AppRunner] = []
 
-    async def start(**overrides: Any) -> Live:
+    async def start(*, clock: Callable[[], datetime] | None = None, **overrides: Any) -> Live:
         sock = _listen("127.0.0.1")
         port = sock.getsockname()[1]
         socks = [sock]
@@ -157,7 +158,8 @@ async def live(settings: Settings, live_sim: Sim, live_db: async_sessionmaker[As
             "run_worker": False,
             **overrides,
         })
-        runners.append(await _serve(create_app(site_settings, sessionmaker=live_db), socks))
+        app = create_app(site_settings, sessionmaker=live_db, **({"clock": clock} if clock else {}))
+        runners.append(await _serve(app, socks))
         return Live(url=url, sim=live_sim, settings=site_settings, db=live_db)
 
     yield start
