@@ -77,7 +77,7 @@ async def callback(request: web.Request) -> web.StreamResponse:
     handed_off = embedded and (in_frame or not mine)
     if not mine and not (embedded and in_frame):
         metrics.oauth_state("rejected")
-        return await _problem(request, "other_browser", in_frame=in_frame or embedded)
+        return await _problem(request, "other_browser", in_frame=in_frame)
     payload = flowcookie.recall(request, ticket) if mine else None
     if payload is None and embedded:
         payload = flowcookie.FlowPayload("login")
