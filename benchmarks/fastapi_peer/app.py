@@ -25,7 +25,8 @@ from benchmarks.fastapi_peer.settings import Settings
 from benchmarks.fastapi_peer.wechat import make_oauth
 
 settings = Settings.from_env()
-engine = create_async_engine(settings.database_url)
+# A request may hold two connections (its session's and its own); room for 16 requests in flight, kept open.
+engine = create_async_engine(settings.database_url, pool_size=20, max_overflow=10)
 SessionLocal = async_sessionmaker(engine, expire_on_commit=False)
 oauth = make_oauth(settings)
 
