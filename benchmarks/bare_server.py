@@ -27,6 +27,10 @@ from webapp.security import digest
 POOL = web.AppKey("pool", asyncpg.Pool)
 
 
+async def _no_reset(conn: asyncpg.Connection) -> None:
+    """Nothing to reset between requests: the handler never LISTENs, SETs or takes session-level locks."""
+
+
 def make_app(body: dict[str, Any], database_url: str | None = None) -> web.Application:
     """An application with one route, GET /api/me, answering `body` as JSON (after the session query)."""
 
@@ -42,7 +46,8 @@ def make_app(body: dict[str, Any], database_url: str | None = None) -> web.Appli
         return web.json_response(body)
 
     async def pool(app: web.Application) -> AsyncIterator[None]:
-        async with asyncpg.create_pool(database_url, min_size=2, max_size=10) as created:
+        # As the site's pool (webapp.db): no reset on release, which would be a second round trip per request.
+        async with asyncpg.create_pool(database_url, min_size=2, max_size=10, reset=_no_reset) as created:
             app[POOL] = created
             yield
 
