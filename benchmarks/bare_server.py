@@ -5,7 +5,8 @@ Run as `python -m benchmarks.bare_server PORT`; the body to answer is the JSON i
 on the event loop the site runs on (EVENT_LOOP, uvloop by default), so the ratios measure what the site
 adds, not the choice of loop. With
 BENCH_DATABASE_URL set, each request first runs the site's session query for the `webapp_session` cookie
-through an asyncpg pool: the least any design with one database round trip per request can cost.
+through an asyncpg pool set up as the site's (its JSON codecs, no reset on release): the least any design
+with one database round trip per request can cost.
 """
 
 from __future__ import annotations
@@ -22,9 +23,14 @@ import uvloop
 from aiohttp import web
 
 from webapp.accounts.account import LOAD_SESSION_SQL
+from webapp.db import init_connection
 from webapp.security import digest
 
 POOL = web.AppKey("pool", asyncpg.Pool)
+
+
+async def _no_reset(conn: asyncpg.Connection) -> None:
+    """Nothing to reset between requests: the handler never LISTENs, SETs or takes session-level locks."""
 
 
 def make_app(body: dict[str, Any], database_url: str | None = None) -> web.Application:
@@ -42,7 +48,9 @@ def make_app(body: dict[str, Any], database_url: str | None = None) -> web.Appli
         return web.json_response(body)
 
     async def pool(app: web.Application) -> AsyncIterator[None]:
-        async with asyncpg.create_pool(database_url, min_size=2, max_size=10) as created:
+        # As the site's pool (webapp.db): its JSON codecs, and no reset on release (a second round trip).
+        async with asyncpg.create_pool(database_url, min_size=2, max_size=10, init=init_connection,
+                                       reset=_no_reset) as created:
             app[POOL] = created
             yield
 

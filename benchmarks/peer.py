@@ -14,9 +14,10 @@ import secrets
 import shutil
 import subprocess
 import sys
+from collections.abc import Awaitable
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
@@ -37,6 +38,12 @@ GUNICORN_WORKERS = 5
 PEER_DIR = Path(__file__).resolve().parent / "peer"
 ME = "/me/"
 CSRF_SECRET_LENGTH = 32  # django.middleware.csrf.CSRF_SECRET_LENGTH
+
+
+class PeerLogin(Protocol):
+    """One QR login round of a peer, checked."""
+
+    def __call__(self, browser: aiohttp.ClientSession, user: int, *, peer: str, sim: str) -> Awaitable[None]: ...
 
 
 def cache_dir() -> Path:
@@ -134,12 +141,15 @@ async def peer_login(browser: aiohttp.ClientSession, user: int, *, peer: str, si
     await read_me(browser, peer + ME, appid=fixture.WEBSITE_APPID, user=user, uid_key="openid")
 
 
-async def verify_peer(peer: str, sim: str, user: int) -> None:
-    """One login, and proof that it went through the simulator: a code exchange and a /sns/userinfo call."""
+async def verify_peer(peer: str, sim: str, user: int, *, login: PeerLogin | None = None) -> None:
+    """One login (`login`, the Django peer's by default), and proof that it went through the simulator.
+
+    The simulator's call log must show a successful code exchange and a /sns/userinfo call.
+    """
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
         async with http.delete(f"{sim}/_sim/api/calls") as resp:
             await expect(resp, 200, "DELETE /_sim/api/calls")
-        await peer_login(http, user, peer=peer, sim=sim)
+        await (login or peer_login)(http, user, peer=peer, sim=sim)
         async with http.get(f"{sim}/_sim/api/calls") as resp:
             calls = [(c["path"], c.get("errcode")) for c in await resp.json()]
     for path in ("/sns/oauth2/access_token", "/sns/userinfo"):

@@ -61,11 +61,12 @@ def site_lines(r: dict[str, Any]) -> list[str]:
             *load_lines("in-WeChat silent login (snsapi_base)", r["wechat_silent_login"]),
             *load_lines("GET /api/me", r["api_me"]["site"]),
             *load_lines("bare aiohttp handler, same JSON", r["api_me"]["bare"]),
-            f"  {'GET /api/me site / bare':<36}{_num(r['api_me']['ratio_percent'], ' %'):>10}",
+            f"  {'GET /api/me site / bare':<36}{_num(_pct(r['api_me']['ratio_site_to_bare']), ' %'):>10}",
             *load_lines("bare handler + the session query", r["api_me"]["bare_with_query"]),
             (f"  {'bare + query / bare':<36}{_num(_pct(r['api_me']['bare_with_query_ratio']), ' %'):>10}"
              "   (the most one round trip per request allows here)"),
-            f"  {'site / (bare + query)':<36}{_num(_pct(r['api_me']['site_to_bare_with_query']), ' %'):>10}",
+            (f"  {'site / (bare + query)':<36}{_num(r['api_me']['ratio_percent'], ' %'):>10}"
+             "   (the figure: the same single query, what the site adds to it)"),
             *load_lines("GET /settings", r["settings_page"])]
 
 
@@ -91,6 +92,30 @@ def peer_lines(r: dict[str, Any]) -> list[str]:
             *load_lines("QR login, returning users", p["qr_login"]["returning"]),
             f"  {'site --workers / peer':<36}{_ratio(p.get('ratio_site_workers_to_peer')):>10}",
             f"  {'site, one process / peer':<36}{_ratio(p.get('ratio_site_to_peer')):>10}"]
+
+
+def async_peer_lines(r: dict[str, Any]) -> list[str]:
+    """The async peer (FastAPI, uvicorn) and the site against it."""
+    p = r.get("async_peer") or {}
+    if "qr_login" not in p:
+        return [f"Async peer: {_skipped(p)}"]
+    versions = ", ".join(f"{k} {v}" for k, v in p["versions"].items())
+    return [f"Async peer ({versions}; {p['server']})",
+            *load_lines("QR login, new users", p["qr_login"]["new"]),
+            *load_lines("QR login, returning users", p["qr_login"]["returning"]),
+            f"  {'site, one process / async peer':<36}{_ratio(p.get('ratio_site_to_peer')):>10}"]
+
+
+def cpu_lines(r: dict[str, Any]) -> list[str]:
+    """Server CPU per QR login round: the site, the Django peer, the async peer, and the site's share of each."""
+    lines = ["Server CPU per QR-login round, this run (ms; site / peer)"]
+    for kind, c in (r.get("qr_login_cpu") or {}).items():
+        shares = "; ".join(f"site / {name} {_ratio(c[key])}" + (f" = 1/{1 / c[key]:.1f}" if c[key] else "")
+                           for name, key in (("Django", "ratio_site_to_django_peer"),
+                                             ("async", "ratio_site_to_async_peer")))
+        lines.append(f"  {kind + ' users':<36}site {_num(c['site_ms'])}, Django peer {_num(c['django_peer_ms'])}, "
+                     f"async peer {_num(c['async_peer_ms'])}; {shares}")
+    return lines
 
 
 def million_lines(r: dict[str, Any]) -> list[str]:
@@ -155,10 +180,10 @@ def _tree(peaks: dict[str, int]) -> str:
 def target_lines(r: dict[str, Any]) -> list[str]:
     """Each target beside this run's value."""
     verdict = {True: "met", False: "missed", None: "not measured"}
-    lines = ["Targets (issue 8; informative, ratios from this one run on this machine)"]
+    lines = ["Targets (issue 15; informative, ratios from this one run on this machine)"]
     for row in r["targets"]:
         value = row["value"]
-        shown = ("-" if value is None else f"{value:+.1%}" if row["unit"] == "share"
+        shown = ("-" if value is None else f"1/{1 / value:.1f}" if row.get("fraction") and value
                  else f"{value:.2f}{row['unit']}")
         lines.append(f"  {row['name']:<48}{shown:>10}   target {row['target']:<16} {verdict[row['met']]}")
     return lines
@@ -170,7 +195,7 @@ def render(results: dict[str, Any]) -> str:
     lines = [f"webapp benchmark — {results['machine']['cpus']} CPUs, Python {results['machine']['python']}, "
              f"concurrency {cfg['concurrency']}, {cfg['duration_s']:g} s per timed phase"
              + (" (quick)" if cfg["quick"] else ""), ""]
-    for section in (site_lines, workers_lines, peer_lines, million_lines, refresh_lines, memory_lines, target_lines):
+    for section in (site_lines, workers_lines, peer_lines, async_peer_lines, cpu_lines, million_lines, refresh_lines, memory_lines, target_lines):
         lines += [*section(results), ""]
     share = results["disturbance"]
     if share > 0.05:

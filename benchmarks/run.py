@@ -1,7 +1,8 @@
-"""Benchmark runner: `uv run python benchmarks/run.py [--quick] [--no-peer] [--no-million] [--profile]`.
+"""Benchmark runner: `uv run --group bench python benchmarks/run.py [--quick] [--no-peer] [--no-million] [--profile]`.
 
-Starts an embedded PostgreSQL, the WeChat simulator, the site, a bare aiohttp baseline and a Django peer as
-separate processes on loopback, drives them from this process, prints the figures and writes them as JSON.
+Starts an embedded PostgreSQL, the WeChat simulator, the site, a bare aiohttp baseline, a Django peer and an
+async peer (FastAPI; from the `bench` dependency group, skipped without it) as separate processes on loopback,
+drives them from this process, prints the figures and writes them as JSON.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:  # run as a script: make `benchmarks` and `webapp` importable
     sys.path.insert(0, str(REPO_ROOT))
 
+from benchmarks.async_peer import async_peer_figures
 from benchmarks.bench import Bench, Population, progress
 from benchmarks.browser import Endpoints
 from benchmarks.config import Config, parse_args
@@ -52,8 +54,26 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return round(a / b, 3) if a and b else None
 
 
+def _cpu_per_login(section: dict[str, Any], kind: str) -> float | None:
+    """The measured server's CPU milliseconds per QR login round of `kind` (new, returning) in a section."""
+    value: float | None = section.get("qr_login", {}).get(kind, {}).get("server_cpu_ms_per_op")
+    return value
+
+
+def cpu_per_login(figures: dict[str, Any]) -> dict[str, Any]:
+    """Site CPU per QR login round beside each peer's, and their ratios (issue 15: <= 1/10 and <= 1/5)."""
+    compared: dict[str, Any] = {}
+    for kind in ("returning", "new"):
+        site = _cpu_per_login(figures, kind)
+        django, fastapi = _cpu_per_login(figures["peer"], kind), _cpu_per_login(figures["async_peer"], kind)
+        compared[kind] = {"site_ms": site, "django_peer_ms": django, "async_peer_ms": fastapi,
+                          "ratio_site_to_django_peer": _ratio(site, django),
+                          "ratio_site_to_async_peer": _ratio(site, fastapi)}
+    return compared
+
+
 def compare(figures: dict[str, Any]) -> None:
-    """The ratios between sections: every core against one process, and the site against the peer."""
+    """The ratios between sections: every core against one process, and the site against the peers."""
     single = figures["qr_login"]["returning"]["per_s"]
     workers = figures["workers"].get("qr_login_returning", {}).get("per_s")
     if figures["workers"].get("available"):
@@ -63,6 +83,10 @@ def compare(figures: dict[str, Any]) -> None:
         figures["peer"] |= {"ratio_site_workers_to_peer": _ratio(workers, peer), "ratio_site_to_peer": _ratio(single, peer),
                             "ratio_site_to_peer_new_users": _ratio(figures["qr_login"]["new"]["per_s"],
                                                                    figures["peer"]["qr_login"]["new"]["per_s"])}
+    fastapi = figures["async_peer"].get("qr_login", {}).get("returning", {}).get("per_s")
+    if fastapi:
+        figures["async_peer"]["ratio_site_to_peer"] = _ratio(single, fastapi)
+    figures["qr_login_cpu"] = cpu_per_login(figures)
 
 
 def peak_memory(b: Bench, worker_kib: int | None) -> dict[str, Any]:
@@ -103,7 +127,9 @@ async def run(config: Config, db: Database, work: Path) -> dict[str, Any]:
         cookies = figures.pop("cookies")
         figures["workers"] = await guarded(b, "site --workers", workers_figures(b, sim.url))
         figures["peer"] = (await guarded(b, "Django peer", peer_figures(b, sim.url)) if config.peer
-                           else {"skipped": "off (--no-peer, or --quick without --peer)"})
+                           else {"skipped": "off (--no-peer)"})
+        figures["async_peer"] = (await guarded(b, "async peer", async_peer_figures(b, sim.url)) if config.peer
+                                 else {"skipped": "off (--no-peer)"})
         figures["million"] = (await guarded(b, "1M users", million_figures(b, ends, cookies))
                               if config.million else {"skipped": "off (--no-million, or --quick without --million)"})
         figures["refresh"] = await guarded(b, "token refresh", measure_refresh(b, sim))

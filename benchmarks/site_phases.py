@@ -85,15 +85,15 @@ async def site_figures(b: Bench, ends: Endpoints) -> dict[str, Any]:
     floor.stop()
     settings = await b.timed("GET /settings", hammer(ends.site + "/settings", cookies, concurrency=conc,
                                                      duration_s=duration))
-    ratio = me["per_s"] / me_bare["per_s"] if me_bare["per_s"] else None
+    # The headline (issue 15): the site against the bare handler making the same single query.
+    ratio = me["per_s"] / me_floor["per_s"] if me_floor["per_s"] else None
+    to_bare = me["per_s"] / me_bare["per_s"] if me_bare["per_s"] else None
     floor_ratio = me_floor["per_s"] / me_bare["per_s"] if me_bare["per_s"] else None
-    site_to_floor = me["per_s"] / me_floor["per_s"] if me_floor["per_s"] else None
     return {"database_rows": rows, "cookies": cookies,
             "qr_login": {"new": new, "returning": returning}, "wechat_silent_login": silent,
-            "api_me": {"site": me, "bare": me_bare, "ratio": _round(ratio, 4),
-                       "ratio_percent": _round(ratio and 100 * ratio, 1),
-                       "bare_with_query": me_floor, "bare_with_query_ratio": _round(floor_ratio, 4),
-                       "site_to_bare_with_query": _round(site_to_floor, 4)},
+            "api_me": {"site": me, "bare": me_bare, "bare_with_query": me_floor, "ratio": _round(ratio, 4),
+                       "ratio_percent": _round(ratio and 100 * ratio, 1), "ratio_site_to_bare": _round(to_bare, 4),
+                       "bare_with_query_ratio": _round(floor_ratio, 4)},
             "settings_page": settings}
 
 
