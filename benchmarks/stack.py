@@ -49,7 +49,6 @@ def write_fixture(path: Path, users: int) -> Path:
 
 
 # All the load comes from 127.0.0.1: the per-address limit on WeChat flow starts must not be what is measured.
-STATE_RATE_LIMIT = "100000"
 
 
 def site_env(database_url: str, sim_url: str, site_url: str, keys: Secrets) -> dict[str, str]:
@@ -58,7 +57,7 @@ def site_env(database_url: str, sim_url: str, site_url: str, keys: Secrets) -> d
     Anything else set in the runner's environment (DATABASE_POOL_SIZE, LOG_FORMAT, ...) reaches the site as is.
     """
     return base_env(
-        STATE_RATE_LIMIT=STATE_RATE_LIMIT, DATABASE_URL=database_url, SECRET_KEY=keys.secret_key, TOKEN_KEYS=keys.token_key, PUBLIC_URL=site_url,
+        DATABASE_URL=database_url, SECRET_KEY=keys.secret_key, TOKEN_KEYS=keys.token_key, PUBLIC_URL=site_url,
         WECHAT_WEB_APPID=fixture.WEBSITE_APPID, WECHAT_WEB_SECRET=fixture.WEBSITE_SECRET,
         WECHAT_MP_APPID=fixture.MP_APPID, WECHAT_MP_SECRET=fixture.MP_SECRET,
         WECHAT_OPEN_BASE=sim_url, WECHAT_API_BASE=sim_url,
