@@ -48,9 +48,6 @@ def write_fixture(path: Path, users: int) -> Path:
     return path
 
 
-# All the load comes from 127.0.0.1: the per-address limit on WeChat flow starts must not be what is measured.
-
-
 def site_env(database_url: str, sim_url: str, site_url: str, keys: Secrets) -> dict[str, str]:
     """The environment `webapp serve` and `webapp worker` need, pointed at the simulator.
 
