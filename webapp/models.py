@@ -103,7 +103,8 @@ class LoginFailure(Base):
 
 
 class OAuthState(Base):
-    """A WeChat authorization in flight: the random `state` and its server-side payload."""
+    """A WeChat callback's claim of a state (keyed by the state's random part), written when WeChat calls back
+    with a code, or a follow-login scene written when its scan is pushed: starting a flow stores nothing."""
 
     __tablename__ = "oauth_states"
     __table_args__ = (CheckConstraint("purpose IN ('login', 'bind', 'reauth')", name="purpose"),)
@@ -114,7 +115,7 @@ class OAuthState(Base):
     appid: Mapped[str] = mapped_column(String(32))
     next_path: Mapped[str] = mapped_column(Text, default="/")
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    # sha256 of a random value kept in the starting browser's session: binds the state to that browser.
+    # Unused since states are signed (the state's own MAC binds it to the browser); kept empty.
     browser_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)

@@ -5,7 +5,7 @@ crypto      signatures and the AES envelope of compatible/safe mode
 replies     `success` or a passive text reply (sealed when the push was)
 dispatch    one delivery, once: dedup, then revoke / profile change / scan / unfollow
 identities  revocation and profile-change bookkeeping on wechat_identities
-scenes      follow-login QR scenes (rows of oauth_states with flow 'mp_follow')
+scenes      follow-login QR scenes: signed for the browser, stored (flow 'mp_follow') once scanned
 notify      LISTEN/NOTIFY: wakes waiting long polls and token waiters in every process
 api         the cgi-bin client (stable_token, qrcode/create, user/info); errors in `errors`
 tokens      the interface token shared by every process, refreshed under a lease
