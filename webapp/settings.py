@@ -74,6 +74,8 @@ class Settings:
     worker_interval_s: float = 60.0
     # Follow-login QR codes the whole site may create per hour (WeChat allows 100,000 a day).
     follow_qr_budget: int = 3000
+    # Password accounts the whole site may create per hour (never counted per client address).
+    signup_budget: int = 1000
     # Tokens are kept fresh only for accounts seen within this many days (bounds WeChat calls at scale).
     refresh_active_days: int = 30
     metrics_allow: tuple[str, ...] = DEFAULT_METRICS_ALLOW
@@ -110,6 +112,7 @@ class Settings:
             "wechat_mp_follow_login": _flag(get("WECHAT_MP_FOLLOW_LOGIN"), "WECHAT_MP_FOLLOW_LOGIN", parse_problems),
             "recent_auth_s": number("RECENT_AUTH_S", 600, 30, 7 * 24 * 3600),
             "follow_qr_budget": number("FOLLOW_QR_BUDGET", 3000, 1, 1_000_000),
+            "signup_budget": number("SIGNUP_BUDGET", 1000, 1, 10_000_000),
             "refresh_active_days": number("REFRESH_ACTIVE_DAYS", 30, 1, 3650),
             "database_pool_size": number("DATABASE_POOL_SIZE", 10, 1, 1000),
             "metrics_allow": _split_keys(get("METRICS_ALLOW")) or DEFAULT_METRICS_ALLOW,

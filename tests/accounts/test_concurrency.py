@@ -30,7 +30,7 @@ async def committed(database_url: str) -> AsyncIterator[async_sessionmaker[Async
     yield sm
     async with sm.begin() as s:
         await s.execute(delete(User).where(User.username_key == KEY))
-        await s.execute(delete(RateLimit).where(RateLimit.key.like("signup:%")))
+        await s.execute(delete(RateLimit).where(RateLimit.key.like("signup:%")))  # the site-wide budget
     await engine.dispose()
 
 

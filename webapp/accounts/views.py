@@ -24,7 +24,7 @@ from webapp.accounts.session import (
 from webapp.clientinfo import client_ip, coarse_client
 from webapp.i18n import gettext as _
 from webapp.i18n import ngettext
-from webapp.keys import clock_key, database_key, passwords_key
+from webapp.keys import clock_key, database_key, passwords_key, settings_key
 from webapp.observability import metrics
 from webapp.security import safe_next
 from webapp.templating import flash, render
@@ -89,6 +89,7 @@ async def signup(request: web.Request) -> web.StreamResponse:
             account = await service.sign_up(
                 request.app[database_key], request.app[passwords_key], username=form.username, password=form.password,
                 display_name=form.display_name, origin=origin(request), now=request.app[clock_key](),
+                budget=request.app[settings_key].signup_budget,
             )
         except UsernameTaken:
             form.errors["username"] = _("That username is taken.")
