@@ -200,3 +200,20 @@ async def test_an_account_disabled_before_the_hand_off_is_not_logged_in(world: W
         await s.execute(text("UPDATE users SET disabled_at = now()"))
     page = await browser.follow(finish)
     assert page.status == 403 and await browser.me() is None
+
+
+async def test_a_failed_exchange_inside_the_frame_tells_the_top_window_what_happened_and_leaves_no_row(
+    world: World,
+) -> None:
+    browser = world.browser()
+    _state, callback = await scanned_embedded(world, browser)
+    await world.sim.fault("/sns/oauth2/access_token", errcode=-1, times=1)  # WeChat is busy
+
+    finish = await handed_to(await in_frame(world, callback))
+
+    assert query_of(finish)["failed"] == "busy" and await states(world) == 0
+    page = await browser.follow(finish)
+    assert page.status == 503 and "WeChat is busy" in await page.text()
+    assert await browser.me() is None
+    stranger = world.browser()  # the reason is only read after the browser check
+    assert "Finish in the browser you started in" in await (await stranger.follow(finish)).text()

@@ -1,4 +1,4 @@
-"""Request-level plumbing of the WeChat flows: which app serves which flow, starting one, the browser nonce."""
+"""Request-level plumbing of the WeChat flows: which app serves which flow, and starting one (nothing stored)."""
 
 from __future__ import annotations
 

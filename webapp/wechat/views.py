@@ -29,7 +29,7 @@ from webapp.sessions import draft_session
 from webapp.templating import flash, render
 from webapp.wechat import binding, flow, flowcookie, grants, logins, pages, phone, service, states
 from webapp.wechat.errors import WeChatError
-from webapp.wechat.outcome import Outcome, failure
+from webapp.wechat.outcome import FAILURE_STATUS, Outcome, failure
 from webapp.wechat.pages import forget_outcome, remember_outcome
 
 CODE_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,256}", re.ASCII)
@@ -113,8 +113,8 @@ async def _deliver(
             break
     else:
         outcome = Outcome("failed", reason="unavailable")
-    if handed_off:
-        return await _handoff(request, ticket.state)
+    if handed_off:  # a failure left no row behind: the top window is told which one
+        return await _handoff(request, ticket.state, failed=outcome.reason if outcome.kind == "failed" else "")
     # The flow cookie stays until the state expires: a second delivery in this browser still needs it.
     return await _apply(request, ticket, payload, outcome)
 
@@ -221,9 +221,10 @@ async def _account(request: web.Request, outcome: Outcome) -> Account | None:
     return Account.from_row(fields) if fields is not None else None
 
 
-async def _handoff(request: web.Request, state: str) -> web.Response:
+async def _handoff(request: web.Request, state: str, *, failed: str = "") -> web.Response:
     """Inside WeChat's QR iframe (no session cookie there): send the top window to finish."""
-    finish = request.app.router["wechat_finish"].url_for().with_query(state=state)
+    query = {"state": state, **({"failed": failed} if failed else {})}
+    finish = request.app.router["wechat_finish"].url_for().with_query(query)
     return await _frame_page(request, str(finish))
 
 
@@ -265,17 +266,26 @@ async def finish(request: web.Request) -> web.StreamResponse:
     payload = flowcookie.recall(request, ticket) or flowcookie.FlowPayload("login")
     if ticket.expired(request.app[clock_key]()):
         return await _problem(request, "expired_link", payload=payload)
-    async with request.app[database_key].connection() as conn:
-        taken, result = await states.take_handoff(conn, ticket.key)
-    if taken == "working":  # the frame's request is still at WeChat: wait for it like a second delivery
-        waited = await states.wait_result(request.app[database_key], ticket.key)
-        async with request.app[database_key].connection() as conn:
-            taken, result = await states.take_handoff(conn, ticket.key) if isinstance(waited, dict) else ("missing", None)
+    failed = request.query.get("failed", "")
+    if failed in FAILURE_STATUS:  # the frame's exchange failed and released its claim (only what to say is read)
+        return await _problem(request, failed, payload=payload)
+    taken, result = await _take_handoff(request, ticket)
     if taken == "used":
         return await _replayed(request, payload)
     if taken != "ok" or not isinstance(result, dict):
         return await _problem(request, "expired_link", payload=payload)
     return await _apply(request, ticket, payload, Outcome.from_json(result))
+
+
+async def _take_handoff(request: web.Request, ticket: states.Ticket) -> tuple[str, object]:
+    """The frame's result for the top window, waiting if the frame's request is still at WeChat."""
+    db = request.app[database_key]
+    async with db.connection() as conn:
+        taken, result = await states.take_handoff(conn, ticket.key)
+    if taken == "working" and isinstance(await states.wait_result(db, ticket.key), dict):
+        async with db.connection() as conn:
+            taken, result = await states.take_handoff(conn, ticket.key)
+    return taken, result
 
 
 async def continue_page(request: web.Request) -> web.Response:
