@@ -8,10 +8,13 @@ import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from yarl import URL
+
+from webapp.forwarded import Network, parse_networks
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,6 +61,7 @@ class Settings:
     wechat_js_url: str = DEFAULT_JS_URL
     wechat_timeout_s: float = 10.0
     mp_verify: Mapping[str, str] = field(default_factory=dict)
+    # Addresses and CIDRs of the reverse proxies whose X-Forwarded-For is believed (see trusted_networks).
     trusted_proxies: frozenset[str] = frozenset()
     # Official account server side (message push): Token and EncodingAESKey of 基本配置 → 服务器配置.
     wechat_mp_token: str = field(default="", repr=False)
@@ -125,6 +129,11 @@ class Settings:
         """Return a copy with some fields changed."""
         return replace(self, **changes)
 
+    @cached_property
+    def trusted_networks(self) -> tuple[Network, ...]:
+        """TRUSTED_PROXIES parsed once: every entry as a network (an address is a /32 or /128)."""
+        return parse_networks(sorted(self.trusted_proxies))[0]
+
     @property
     def secure_cookies(self) -> bool:
         """Cookies carry `Secure` when the site is served over https."""
@@ -168,6 +177,8 @@ class Settings:
                 ipaddress.ip_network(cidr, strict=False)
             except ValueError:
                 problems.append(f"METRICS_ALLOW entry {cidr!r} is not an address or CIDR (e.g. 10.0.0.0/8).")
+        for entry in parse_networks(sorted(self.trusted_proxies))[1]:
+            problems.append(f"TRUSTED_PROXIES entry {entry!r} is not an address or CIDR (e.g. 10.0.0.0/8).")
         if self.log_format not in LOG_FORMATS:
             problems.append(f"LOG_FORMAT must be text or json (got {self.log_format!r}).")
         if self.event_loop not in EVENT_LOOPS:
