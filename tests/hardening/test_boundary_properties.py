@@ -48,7 +48,12 @@ json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3) | 
 identifiers = st.from_regex(r"[A-Za-z0-9_-]{1,70}", fullmatch=True)  # mostly right; wrong ones come from `field`
 tokens = st.from_regex(r"[\x21-\x7e]{1,520}", fullmatch=True) | st.from_regex(r"[\x20-\x7e]{1,40}", fullmatch=True)
 urls = st.sampled_from(["https://thirdwx.qlogo.cn/mmopen/x/132", "http://wx.qlogo.cn/a", "javascript:alert(1)",
-                        "https://user:pw@evil/x", "https:///nohost", "ftp://x/y", "//x/y", ""]) | texts.map(lambda t: "https://x/" + t)
+                        "https://user:pw@evil/x", "https:///nohost", "ftp://x/y", "//x/y", "",
+                        "http://xn--zz.qlogo.cn/x/0", "http://xn--.qlogo.cn/0", "http://x:99999/0", "http://[::1/0",
+                        "http://[zz]/0", "http://a..b/0", "https://%zz/0"]) | texts.map(lambda t: "https://x/" + t)
+# Hosts as an attacker writes them: broken punycode labels, odd ports, brackets, percent signs.
+hosts = st.from_regex(r"(xn--[a-z0-9-]{0,12}\.)?[a-z0-9%\[\]:.-]{0,20}(:[0-9]{0,6})?", fullmatch=True)
+urls = urls | hosts.map(lambda h: f"http://{h}/mmopen/0") | hosts.map(lambda h: f"https://{h}.qlogo.cn/x/0")
 
 
 MISSING = object()
