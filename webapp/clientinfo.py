@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from webapp.cookies import read as read_cookie
 from webapp.forwarded import Network, client_address, is_trusted, parse_address
 
 _BROWSERS = (
@@ -82,7 +83,7 @@ def dev_wechat(request: web.Request) -> bool:
     """This browser was switched to count as WeChat's, and the site runs as `webapp dev`."""
     from webapp.keys import settings_key
 
-    return request.app[settings_key].dev and request.cookies.get(DEV_WECHAT_COOKIE) == "1"
+    return request.app[settings_key].dev and read_cookie(request, DEV_WECHAT_COOKIE) == "1"
 
 
 def is_phone_without_wechat(request: web.Request) -> bool:
