@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 
 from tests.conftest import T0
 from tests.races import backends_blocked, held_table_lock
-from webapp.accounts import closing, service
+from webapp.accounts import closing, profile, service
 from webapp.accounts.account import Account
 from webapp.accounts.errors import InvalidCredentials, UsernameTaken
 from webapp.db import Database
@@ -82,4 +82,21 @@ async def test_a_password_login_racing_the_deletion_of_its_account_is_no_500(
         assert await conn.fetchval("SELECT count(*) FROM users WHERE id = $1", account.id) == 0
         await conn.execute("DELETE FROM security_events WHERE user_id IS NULL AND kind = 'account_deleted'")
         await conn.execute("DELETE FROM login_failures WHERE key LIKE $1", "%192.0.2.8%")
+    await db.pool.close()  # type: ignore[union-attr]
+
+
+async def test_changes_to_an_account_deleted_meanwhile_write_no_event_and_raise_nothing(
+    committed: async_sessionmaker[AsyncSession],
+) -> None:
+    # The page that asked for the change loaded the account; it was deleted before the change was written.
+    db = Database.pooled(committed)
+    account = await sign_up(db, "Concurrent-Racer")
+    assert await closing.delete_account(db, user_id=account.id, now=T0)
+    origin = service.Origin(client="", ip="192.0.2.9")
+
+    assert await service.logout_others(db, user_id=account.id, keep_session=None, origin=origin, now=T0) == 0
+    assert await profile.rename(db, user_id=account.id, display_name="New", origin=origin, now=T0) is False
+    async with db.connection() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM security_events WHERE user_id = $1", account.id) == 0
+        await conn.execute("DELETE FROM security_events WHERE user_id IS NULL AND kind = 'account_deleted'")
     await db.pool.close()  # type: ignore[union-attr]
