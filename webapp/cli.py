@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
         "core, and the token refresh worker runs once per host, in the supervising process. SIGTERM stops "
         "them all within 15 s; requests in flight finish first.",
     )
-    serve.add_argument("--host", default="0.0.0.0")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0 for all)")
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument(
         "--workers", type=_positive, default=1, metavar="N",
@@ -40,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="the token refresh worker alone")
     worker.add_argument("--once", action="store_true", help="refresh everything due now, then exit")
     worker.add_argument("--metrics-port", type=int, metavar="P", help="also answer GET /metrics on this port")
+    worker.add_argument("--metrics-host", default="127.0.0.1", metavar="H",
+                        help="address of --metrics-port (default 127.0.0.1; 0.0.0.0 for all)")
     sub.add_parser("migrate", help="alembic upgrade head against the configured database")
     sim = sub.add_parser("simulator", help="the WeChat simulator alone")
     sim.add_argument("--host", default="127.0.0.1")
@@ -100,7 +102,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     settings = _production_settings()
     if settings is None:
         return 2
-    return eventloop.run(run_worker(settings, once=args.once, metrics_port=args.metrics_port), loop=settings.event_loop)
+    return eventloop.run(run_worker(settings, once=args.once, metrics_port=args.metrics_port, metrics_host=args.metrics_host), loop=settings.event_loop)
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:

@@ -87,6 +87,11 @@ class Settings:
     # "transaction" behind PgBouncer in transaction pooling mode: no server-side prepared statement reuse.
     database_pool_mode: str = "session"
     database_pool_size: int = 10
+    # `webapp serve`: deadlines for a request's head and body, idle keep-alive, open connections per process.
+    header_timeout_s: int = 10
+    body_timeout_s: int = 30
+    keepalive_timeout_s: int = 15
+    max_connections: int = 1000
     dev: bool = False
     # Variables that could not be parsed, reported by problems() (from_env never raises).
     env_problems: tuple[str, ...] = ()
@@ -116,6 +121,10 @@ class Settings:
             "state_rate_limit": number("STATE_RATE_LIMIT", 30, 1, 100_000),
             "refresh_active_days": number("REFRESH_ACTIVE_DAYS", 30, 1, 3650),
             "database_pool_size": number("DATABASE_POOL_SIZE", 10, 1, 1000),
+            "header_timeout_s": number("HEADER_TIMEOUT_S", 10, 1, 3600),
+            "body_timeout_s": number("BODY_TIMEOUT_S", 30, 1, 3600),
+            "keepalive_timeout_s": number("KEEPALIVE_TIMEOUT_S", 15, 1, 3600),
+            "max_connections": number("MAX_CONNECTIONS", 1000, 1, 1_000_000),
             "metrics_allow": _split_keys(get("METRICS_ALLOW")) or DEFAULT_METRICS_ALLOW,
             "log_format": (get("LOG_FORMAT") or "text").lower(),
             "event_loop": (get("EVENT_LOOP") or "uvloop").lower(),
