@@ -46,7 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim = sub.add_parser("simulator", help="the WeChat simulator alone")
     sim.add_argument("--host", default="127.0.0.1")
     sim.add_argument("--port", type=int, default=8081)
-    sub.add_parser("check-config", help="validate the configuration and say exactly what is wrong")
+    check = sub.add_parser("check-config", help="validate the configuration and say exactly what is wrong")
+    check.add_argument("--online", action="store_true",
+                       help="also ask WeChat (WECHAT_API_BASE) whether each app's AppID and secret are right")
     from webapp.admin.commands import add_parsers as add_admin_parsers
 
     add_admin_parsers(sub)
@@ -131,8 +133,11 @@ def cmd_simulator(args: argparse.Namespace) -> int:
 def cmd_check_config(args: argparse.Namespace) -> int:
     """Print every configuration problem and what to enter in WeChat's consoles."""
     from webapp.configcheck import report
+    from webapp.configcheck_online import probe
 
-    ok, text = report(Settings.from_env(os.environ))
+    settings = Settings.from_env(os.environ)
+    online = eventloop.run(probe(settings), loop=settings.event_loop) if args.online else None
+    ok, text = report(settings, online)
     print(text)
     return 0 if ok else 1
 
