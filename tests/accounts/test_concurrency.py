@@ -100,3 +100,22 @@ async def test_changes_to_an_account_deleted_meanwhile_write_no_event_and_raise_
         assert await conn.fetchval("SELECT count(*) FROM security_events WHERE user_id = $1", account.id) == 0
         await conn.execute("DELETE FROM security_events WHERE user_id IS NULL AND kind = 'account_deleted'")
     await db.pool.close()  # type: ignore[union-attr]
+
+
+async def test_a_session_racing_the_disabling_of_its_account_is_not_stored(
+    committed: async_sessionmaker[AsyncSession],
+) -> None:
+    db = Database.pooled(committed)
+    account = await sign_up(db, "Concurrent-Racer")
+    async with committed() as admin:  # the admin's `disable`, holding the account until it commits
+        user = await admin.get(User, account.id, with_for_update=True)
+        assert user is not None
+        user.disabled_at = T0
+        await admin.flush()
+        async with db.connection() as conn:
+            storing = asyncio.ensure_future(conn.execute(_INSERT_SQL, "y" * 64, account.id, "{}", T0, T0, "", ""))
+            await backends_blocked(committed, 1)  # the login's session insert is waiting on the account
+            await admin.commit()
+            await storing
+            assert await conn.fetchval("SELECT count(*) FROM web_sessions WHERE user_id = $1", account.id) == 0
+    await db.pool.close()  # type: ignore[union-attr]
