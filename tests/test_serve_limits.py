@@ -95,3 +95,18 @@ def test_the_limits_come_from_the_environment() -> None:
                            "MAX_CONNECTIONS": "50"})
     assert (s.header_timeout_s, s.body_timeout_s, s.keepalive_timeout_s, s.max_connections) == (5, 7, 9, 50)
     assert any("MAX_CONNECTIONS" in p for p in Settings.from_env({"MAX_CONNECTIONS": "0"}).problems())
+
+
+async def test_a_second_request_on_a_kept_alive_connection_that_stalls_is_closed_after_the_first_answer(
+    start: Any,
+) -> None:
+    port = await start(header_timeout_s=1, keepalive_timeout_s=60)
+    answer = await until_closed(port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: ")
+    assert answer.startswith(b"HTTP/1.1 200 ") and answer.count(b"HTTP/1.1 ") == 1
+
+
+async def test_requests_with_bodies_on_one_connection_are_all_answered(start: Any) -> None:
+    port = await start(header_timeout_s=5, body_timeout_s=5, keepalive_timeout_s=1)
+    form = b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 10\r\n\r\n"
+    answer = await until_closed(port, form + b"username=a" + b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert answer.count(b"HTTP/1.1 ") == 2 and b"HTTP/1.1 200 " in answer
