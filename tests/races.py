@@ -41,3 +41,17 @@ async def held_table_lock(
             yield waiting
         finally:
             await holder.rollback()
+
+
+BLOCKED = text("SELECT count(DISTINCT pid) FROM pg_locks WHERE NOT granted AND pid <> pg_backend_pid()")
+
+
+async def backends_blocked(sm: async_sessionmaker[AsyncSession], n: int, *, timeout_s: float = 20.0) -> None:
+    """Return once n other backends wait for some lock (a table, a row, a transaction), whichever it is."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    async with sm() as watcher:
+        while (await watcher.scalar(BLOCKED)) < n:
+            await watcher.rollback()
+            if loop.time() > deadline:
+                raise AssertionError(f"{n} racers never blocked")

@@ -42,7 +42,7 @@ def access_fields(request: web.BaseRequest, response: web.StreamResponse, second
         "route": route_name(request),
         "status": response.status,
         "duration_ms": round(seconds * 1000, 1),
-        "client_ip": escape(client_ip(request) if isinstance(request, web.Request) else request.remote or ""),
+        "client_ip": escape(client_ip(request)),
     }
     request_id = request.get(request_id_key)
     if request_id is not None:

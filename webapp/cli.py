@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
         "core, and the token refresh worker runs once per host, in the supervising process. SIGTERM stops "
         "them all within 15 s; requests in flight finish first.",
     )
-    serve.add_argument("--host", default="0.0.0.0")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0 for all)")
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument(
         "--workers", type=_positive, default=1, metavar="N",
@@ -40,11 +40,15 @@ def build_parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="the token refresh worker alone")
     worker.add_argument("--once", action="store_true", help="refresh everything due now, then exit")
     worker.add_argument("--metrics-port", type=int, metavar="P", help="also answer GET /metrics on this port")
+    worker.add_argument("--metrics-host", default="127.0.0.1", metavar="H",
+                        help="address of --metrics-port (default 127.0.0.1; 0.0.0.0 for all)")
     sub.add_parser("migrate", help="alembic upgrade head against the configured database")
     sim = sub.add_parser("simulator", help="the WeChat simulator alone")
     sim.add_argument("--host", default="127.0.0.1")
     sim.add_argument("--port", type=int, default=8081)
-    sub.add_parser("check-config", help="validate the configuration and say exactly what is wrong")
+    check = sub.add_parser("check-config", help="validate the configuration and say exactly what is wrong")
+    check.add_argument("--online", action="store_true",
+                       help="also ask WeChat (WECHAT_API_BASE) whether each app's AppID and secret are right")
     from webapp.admin.commands import add_parsers as add_admin_parsers
 
     add_admin_parsers(sub)
@@ -100,7 +104,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     settings = _production_settings()
     if settings is None:
         return 2
-    return eventloop.run(run_worker(settings, once=args.once, metrics_port=args.metrics_port), loop=settings.event_loop)
+    return eventloop.run(run_worker(settings, once=args.once, metrics_port=args.metrics_port, metrics_host=args.metrics_host), loop=settings.event_loop)
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -129,8 +133,11 @@ def cmd_simulator(args: argparse.Namespace) -> int:
 def cmd_check_config(args: argparse.Namespace) -> int:
     """Print every configuration problem and what to enter in WeChat's consoles."""
     from webapp.configcheck import report
+    from webapp.configcheck_online import probe
 
-    ok, text = report(Settings.from_env(os.environ))
+    settings = Settings.from_env(os.environ)
+    online = eventloop.run(probe(settings), loop=settings.event_loop) if args.online else None
+    ok, text = report(settings, online)
     print(text)
     return 0 if ok else 1
 

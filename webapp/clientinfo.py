@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from webapp.cookies import read as read_cookie
+from webapp.forwarded import Network, client_address, is_trusted, parse_address
+
 _BROWSERS = (
     ("MicroMessenger", "WeChat"),
     ("Edg/", "Edge"),
@@ -35,17 +38,22 @@ def coarse_client(user_agent: str) -> str:
 
 
 def client_ip(request: web.BaseRequest) -> str:
-    """The client's address: the peer, or behind TRUSTED_PROXIES the nearest untrusted X-Forwarded-For hop."""
+    """The client's address, the one every throttle, log, session and allow list uses (webapp.forwarded)."""
+    return client_address(request.remote or "", request.headers.getall("X-Forwarded-For", ()), _trusted(request))[:64]
+
+
+def peer_is_trusted(request: web.BaseRequest) -> bool:
+    """The direct peer is one of TRUSTED_PROXIES: only then are its forwarding headers believed."""
+    return is_trusted(parse_address(request.remote or ""), _trusted(request))
+
+
+def _trusted(request: web.BaseRequest) -> tuple[Network, ...]:
+    # A BaseRequest (one the server refused before routing) has no app: its peer is all that is known.
     from webapp.keys import settings_key
 
-    peer = request.remote or ""
-    trusted = request.app[settings_key].trusted_proxies if settings_key in request.app else frozenset()
-    if peer in trusted:
-        hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
-        for hop in reversed(hops):  # the right-most entries were added by our own proxies
-            if hop not in trusted:
-                return hop[:64]
-    return peer[:64]
+    if not isinstance(request, web.Request) or settings_key not in request.app:
+        return ()
+    return request.app[settings_key].trusted_networks
 
 
 def is_wechat_browser(user_agent: str) -> bool:
@@ -75,7 +83,7 @@ def dev_wechat(request: web.Request) -> bool:
     """This browser was switched to count as WeChat's, and the site runs as `webapp dev`."""
     from webapp.keys import settings_key
 
-    return request.app[settings_key].dev and request.cookies.get(DEV_WECHAT_COOKIE) == "1"
+    return request.app[settings_key].dev and read_cookie(request, DEV_WECHAT_COOKIE) == "1"
 
 
 def is_phone_without_wechat(request: web.Request) -> bool:

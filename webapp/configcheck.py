@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from yarl import URL
 
+from webapp.configcheck_online import Verdict
 from webapp.settings import DEFAULT_API_BASE, DEFAULT_JS_URL, DEFAULT_OPEN_BASE, Settings, WeChatAppConfig
 
 OK, BAD, WARN, NOTE = "✓", "✗", "⚠", "·"
@@ -38,14 +40,18 @@ class _Report:
         self.lines.append(f"      {text}")
 
 
-def report(settings: Settings) -> tuple[bool, str]:
-    """Check `settings`; return (no problems found, a friendly multi-line report without secrets)."""
-    r = _Report(lines=["Configuration check"])
+def report(settings: Settings, online: Mapping[str, Verdict] | None = None) -> tuple[bool, str]:
+    """Check `settings`; return (no problems found, a friendly multi-line report without secrets).
+
+    `online`: what WeChat said about each app (webapp.configcheck_online.probe), for `--online`.
+    """
+    r = _Report(lines=["Configuration check" + (" (online: WeChat was asked)" if online is not None else "")])
     _general(r, settings)
     host = _callback_domain(r, settings)
-    _app(r, "Website app (WECHAT_WEB_*)", "WECHAT_WEB", settings.wechat_web, serves=(
+    verdicts = online or {}
+    _app(r, "Website app (WECHAT_WEB_*)", "WECHAT_WEB", settings.wechat_web, verdicts.get("WECHAT_WEB"), serves=(
         "QR login on WeChat's page (redirect) and the QR embedded in /login (wxLogin.js)"))
-    _app(r, "Official account (WECHAT_MP_*)", "WECHAT_MP", settings.wechat_mp, serves=(
+    _app(r, "Official account (WECHAT_MP_*)", "WECHAT_MP", settings.wechat_mp, verdicts.get("WECHAT_MP"), serves=(
         "login inside WeChat's browser (snsapi_base, then snsapi_userinfo once)"))
     _apps_together(r, settings)
     _mp_server(r, settings)
@@ -141,9 +147,12 @@ def _shown_appid(app: WeChatAppConfig) -> str:
     return app.appid if APPID_RE.fullmatch(app.appid) else "your website app"
 
 
-def _app(r: _Report, title: str, prefix: str, app: WeChatAppConfig | None, *, serves: str) -> None:
-    """AppID and secret shapes of one WeChat app, and which flow it serves."""
+def _app(
+    r: _Report, title: str, prefix: str, app: WeChatAppConfig | None, verdict: Verdict | None, *, serves: str
+) -> None:
+    """AppID and secret shapes of one WeChat app, what WeChat said of them, and which flow it serves."""
     r.section(title)
+    errors_before = r.errors
     if app is None:
         r.add(NOTE, f"not configured ({prefix}_APPID and {prefix}_SECRET unset): {serves} is hidden")
         return
@@ -162,7 +171,12 @@ def _app(r: _Report, title: str, prefix: str, app: WeChatAppConfig | None, *, se
     else:
         r.add(BAD, f"{prefix}_SECRET is not 32 hex digits{_tail(app.secret)}: check it was copied whole "
                    "(a reset in the console makes the old one invalid: 40125).")
-    r.add(OK, f"serves {serves}")
+    if verdict is not None:
+        r.add({True: OK, False: BAD, None: WARN}[verdict.ok], verdict.text)
+    if r.errors > errors_before:  # never "✓ serves" under a ✗ of its own
+        r.add(NOTE, f"{serves} will not work until the above is fixed")
+    else:
+        r.add(OK, f"serves {serves}")
 
 
 def _apps_together(r: _Report, settings: Settings) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from typing import Any
@@ -37,6 +38,20 @@ def unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+# What the site itself ever writes into a cookie: printable ASCII without quotes, commas or semicolons.
+_COOKIE_VALUE = re.compile(r"[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]{1,4096}")
+
+
+def read(request: web.BaseRequest, name: str) -> str | None:
+    """The cookie the browser sent, or None when absent or not something the site could have written.
+
+    Every cookie reader goes through here: a value with non-ASCII, control or surrogate characters
+    (which would fail later when encoded or hashed) is treated as absent, never as an error.
+    """
+    value = request.cookies.get(name)
+    return value if value is not None and _COOKIE_VALUE.fullmatch(value) else None
+
+
 class Signer:
     """Signs small JSON values with a timestamp; unsign checks the signature and the age."""
 
@@ -50,7 +65,7 @@ class Signer:
 
     def unsign(self, token: str | None, *, now: float, max_age_s: float) -> Any | None:
         """The value, or None when the token is missing, forged, malformed or too old."""
-        if not token or len(token) > 4096 or token.count(".") != 2:
+        if not token or len(token) > 4096 or not token.isascii() or token.count(".") != 2:
             return None
         body, _, mac = token.rpartition(".")
         if not hmac.compare_digest(mac, self._mac(body)):
@@ -88,7 +103,7 @@ def pending(request: web.Request, name: str) -> str | None:
     queued = request.get(_PENDING, {}).get(name)
     if queued is not None:
         return queued.value
-    return request.cookies.get(name)
+    return read(request, name)
 
 
 async def apply_pending(request: web.Request, response: web.StreamResponse) -> None:

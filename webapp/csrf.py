@@ -18,6 +18,7 @@ from aiohttp_session import get_session
 from multidict import MultiDict, MultiDictProxy
 
 from webapp.cookies import b64, derive_key, pending, set_later
+from webapp.cookies import read as read_cookie
 from webapp.keys import settings_key
 
 CSRF_FIELD = "csrf_token"
@@ -85,7 +86,7 @@ async def _parsed_form(request: web.Request) -> MultiDictProxy[Any]:
 async def csrf_middleware(request: web.Request, handler: web.RequestHandler) -> web.StreamResponse:
     """Reject unsafe requests whose token does not match this browser's nonce and session."""
     if request.method not in _SAFE_METHODS and not getattr(request.match_info.handler, "csrf_exempt", False):
-        nonce = request.cookies.get(CSRF_COOKIE)
+        nonce = read_cookie(request, CSRF_COOKIE)
         form = await _parsed_form(request)
         supplied = request.headers.get(CSRF_HEADER)
         if supplied is None and request.content_type in _FORM_TYPES:

@@ -43,8 +43,12 @@ async def record_event(
     return event
 
 
+# An event names an account that exists at commit, or nothing is written: a change racing the account's
+# deletion (a login, a profile edit, a bind) waits for it, then finds no row instead of failing a foreign key.
 INSERT_SQL = """
-INSERT INTO security_events (user_id, kind, method, actor, client, ip, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+INSERT INTO security_events (user_id, kind, method, actor, client, ip, created_at)
+SELECT $1::bigint, $2::text, $3::text, $4::text, $5::text, $6::text, $7::timestamptz
+WHERE $1::bigint IS NULL OR EXISTS (SELECT FROM users WHERE id = $1::bigint FOR KEY SHARE)
 """
 
 

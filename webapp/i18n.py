@@ -14,6 +14,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
+from webapp.cookies import read as read_cookie
 from webapp.keys import translator_key
 
 LOCALES = ("zh_CN", "en")
@@ -85,7 +86,7 @@ _ = gettext
 
 def choose_locale(request: web.Request) -> str:
     """The remembered choice (cookie), else the best Accept-Language match, else the default."""
-    chosen = request.cookies.get(LANG_COOKIE)
+    chosen = read_cookie(request, LANG_COOKIE)
     if chosen in LOCALES:
         return chosen
     return negotiate(request.headers.get("Accept-Language", "")[:512])

@@ -17,6 +17,7 @@ from aiohttp import web
 from babel.dates import format_skeleton, get_timezone_location
 
 from webapp import i18n
+from webapp.cookies import read as read_cookie
 
 TZ_COOKIE = "tz"
 DEFAULT_ZONES = {"zh_CN": "Asia/Shanghai", "en": "UTC"}
@@ -41,7 +42,7 @@ def zone_named(name: str | None) -> tzinfo | None:
 
 def reader_zone(request: web.Request) -> tzinfo:
     """The browser's zone (cookie), else the language's default, else UTC."""
-    cookie = request.cookies.get(TZ_COOKIE)
+    cookie = read_cookie(request, TZ_COOKIE)
     chosen = zone_named(unquote(cookie)[:64]) if cookie else None
     if chosen is None:
         chosen = zone_named(DEFAULT_ZONES.get(locale_of(request), "UTC"))

@@ -20,8 +20,10 @@ import subprocess
 import sys
 import tempfile
 from contextlib import suppress
+from typing import Any
 
 from webapp import eventloop
+from webapp.connguard import Limits, guarded_factory
 from webapp.observability import metrics
 from webapp.settings import Settings
 
@@ -45,11 +47,12 @@ async def serve_one(settings: Settings, *, host: str, port: int, reuse_port: boo
 
     runner = web.AppRunner(
         create_app(settings), access_log_class=MaskedAccessLogger, access_log=access_logger,
-        shutdown_timeout=CHILD_SHUTDOWN_S,
+        shutdown_timeout=CHILD_SHUTDOWN_S, keepalive_timeout=settings.keepalive_timeout_s,
     )
     await runner.setup()
+    server = None
     try:
-        await web.TCPSite(runner, host, port, reuse_port=reuse_port or None).start()
+        server = await listen(runner, settings, host=host, port=port, reuse_port=reuse_port)
         print(f"======== Running on http://{host}:{port} ========", flush=True)  # start-up line scripts wait for
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -58,8 +61,19 @@ async def serve_one(settings: Settings, *, host: str, port: int, reuse_port: boo
         await stop.wait()
         logger.info("stopping: finishing the requests in flight")
     finally:
+        if server is not None:
+            server.close()  # no new connections; the runner finishes the requests in flight
         await runner.cleanup()
     return 0
+
+
+async def listen(runner: Any, settings: Settings, *, host: str, port: int, reuse_port: bool = False) -> asyncio.Server:
+    """Listen with aiohttp's handler behind the connection cap and the head and body deadlines."""
+    limits = Limits(settings.header_timeout_s, settings.body_timeout_s, settings.max_connections)
+    loop = asyncio.get_running_loop()
+    return await loop.create_server(
+        guarded_factory(runner.server, limits), host, port, reuse_port=reuse_port or None, backlog=128
+    )
 
 
 def run_supervisor(settings: Settings, *, host: str, port: int, workers: int, run_worker: bool) -> int:

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from webapp.accounts.account import LOAD_SESSION_SQL, Account
 from webapp.clientinfo import client_ip, coarse_client
+from webapp.cookies import read as read_cookie
 from webapp.db import CONNECTION_ERRORS, Database
 from webapp.models import WebSession
 from webapp.security import digest, random_token
@@ -64,7 +65,10 @@ def mark_prestored(request: web.Request, key: str) -> None:
 _INSERT_SQL = """
 WITH s AS (
     INSERT INTO web_sessions (id, user_id, data, created_at, last_seen_at, expires_at, client, ip)
-    VALUES ($1, $2, $3, $4, $4, $5, $6, $7)
+    -- Only for an account that still exists (locked until commit): a login racing the account's
+    -- deletion stores nothing rather than failing on the foreign key.
+    SELECT $1::text, u.id, $3::jsonb, $4::timestamptz, $4::timestamptz, $5::timestamptz, $6::text, $7::text
+    FROM users u WHERE u.id = $2::bigint AND u.disabled_at IS NULL FOR KEY SHARE
     ON CONFLICT (id) DO UPDATE SET user_id = $2, data = $3, last_seen_at = $4, expires_at = $5
     RETURNING user_id
 ), seen AS (
@@ -87,6 +91,10 @@ class PostgresStorage(AbstractStorage):
         )
         self._db = db
         self._clock = clock
+
+    def load_cookie(self, request: web.Request) -> str | None:
+        """The session cookie, or None when it is not something this site could have written."""
+        return read_cookie(request, self.cookie_name)
 
     async def load_session(self, request: web.Request) -> Session:
         """The live session named by the cookie (its account on the request too), or a new empty one."""

@@ -8,10 +8,13 @@ import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from yarl import URL
+
+from webapp.forwarded import Network, parse_networks
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,6 +61,7 @@ class Settings:
     wechat_js_url: str = DEFAULT_JS_URL
     wechat_timeout_s: float = 10.0
     mp_verify: Mapping[str, str] = field(default_factory=dict)
+    # Addresses and CIDRs of the reverse proxies whose X-Forwarded-For is believed (see trusted_networks).
     trusted_proxies: frozenset[str] = frozenset()
     # Official account server side (message push): Token and EncodingAESKey of 基本配置 → 服务器配置.
     wechat_mp_token: str = field(default="", repr=False)
@@ -85,6 +89,11 @@ class Settings:
     # "transaction" behind PgBouncer in transaction pooling mode: no server-side prepared statement reuse.
     database_pool_mode: str = "session"
     database_pool_size: int = 10
+    # `webapp serve`: deadlines for a request's head and body, idle keep-alive, open connections per process.
+    header_timeout_s: int = 10
+    body_timeout_s: int = 30
+    keepalive_timeout_s: int = 15
+    max_connections: int = 1000
     dev: bool = False
     # Variables that could not be parsed, reported by problems() (from_env never raises).
     env_problems: tuple[str, ...] = ()
@@ -115,6 +124,10 @@ class Settings:
             "signup_budget": number("SIGNUP_BUDGET", 1000, 1, 10_000_000),
             "refresh_active_days": number("REFRESH_ACTIVE_DAYS", 30, 1, 3650),
             "database_pool_size": number("DATABASE_POOL_SIZE", 10, 1, 1000),
+            "header_timeout_s": number("HEADER_TIMEOUT_S", 10, 1, 3600),
+            "body_timeout_s": number("BODY_TIMEOUT_S", 30, 1, 3600),
+            "keepalive_timeout_s": number("KEEPALIVE_TIMEOUT_S", 15, 1, 3600),
+            "max_connections": number("MAX_CONNECTIONS", 1000, 1, 1_000_000),
             "metrics_allow": _split_keys(get("METRICS_ALLOW")) or DEFAULT_METRICS_ALLOW,
             "log_format": (get("LOG_FORMAT") or "text").lower(),
             "event_loop": (get("EVENT_LOOP") or "uvloop").lower(),
@@ -127,6 +140,11 @@ class Settings:
     def with_(self, **changes: Any) -> Settings:
         """Return a copy with some fields changed."""
         return replace(self, **changes)
+
+    @cached_property
+    def trusted_networks(self) -> tuple[Network, ...]:
+        """TRUSTED_PROXIES parsed once: every entry as a network (an address is a /32 or /128)."""
+        return parse_networks(sorted(self.trusted_proxies))[0]
 
     @property
     def secure_cookies(self) -> bool:
@@ -171,6 +189,8 @@ class Settings:
                 ipaddress.ip_network(cidr, strict=False)
             except ValueError:
                 problems.append(f"METRICS_ALLOW entry {cidr!r} is not an address or CIDR (e.g. 10.0.0.0/8).")
+        for entry in parse_networks(sorted(self.trusted_proxies))[1]:
+            problems.append(f"TRUSTED_PROXIES entry {entry!r} is not an address or CIDR (e.g. 10.0.0.0/8).")
         if self.log_format not in LOG_FORMATS:
             problems.append(f"LOG_FORMAT must be text or json (got {self.log_format!r}).")
         if self.event_loop not in EVENT_LOOPS:

@@ -14,6 +14,7 @@ from webapp.accounts.account import avatar_path
 from webapp.avatars.default import default_avatar
 from webapp.browser import ensure_binding, is_page_navigation
 from webapp.cookies import delete_later, set_later
+from webapp.cookies import read as read_cookie
 from webapp.keys import clock_key, flash_signer_key, settings_key
 
 FLASH_COOKIE = "webapp_flash"
@@ -96,7 +97,7 @@ def _take_flashes(request: web.Request) -> list[dict[str, str]]:
     if _FLASH_OUT in request:  # flashed and rendered in the same request
         delete_later(request, FLASH_COOKIE)
         return request.pop(_FLASH_OUT)
-    raw = request.cookies.get(FLASH_COOKIE)
+    raw = read_cookie(request, FLASH_COOKIE)
     if raw is None:
         return []
     delete_later(request, FLASH_COOKIE)

@@ -63,6 +63,8 @@ ACCEPTED_ANSWERS = [
     (USERINFO_PATH, {"headimgurl": "https://x/\ud800.png"}),
     (USERINFO_PATH, {"headimgurl": "javascript:alert(1)"}),
     (USERINFO_PATH, {"headimgurl": 42}),
+    (USERINFO_PATH, {"headimgurl": "http://xn--zz.qlogo.cn/x/0"}),  # a broken punycode label: dropped
+    (USERINFO_PATH, {"headimgurl": "http://wx.qlogo.cn:99999/x/0"}),
     (USERINFO_PATH, {"nickname": "\u0000\u202eEve\u200b" * 2500}),
     (USERINFO_PATH, {"nickname": {"first": "Eve"}}),
     (USERINFO_PATH, {"nickname": None, "headimgurl": None}),

@@ -147,6 +147,7 @@ async def test_a_server_that_is_not_there_is_worth_another_try(hosts: tuple[str,
         ("http://127.0.0.1:8081/mmopen/1/132", True),  # WECHAT_API_BASE's host and port (the simulator)
         ("http://127.0.0.1:8082/mmopen/1/132", False),
         ("http://localhost:8081/mmopen/1/132", False),
+        ("http://xn--zz.qlogo.cn/x/0", False),  # a broken punycode label: yarl raises when the host is read
     ],
 )
 async def test_only_wechats_image_hosts_and_the_api_base_are_allowed(url: str, allowed: bool) -> None:
@@ -178,3 +179,11 @@ def test_the_default_avatar_is_an_svg_of_the_escaped_initial_on_the_users_colour
     svg = unquote(avatar.data_uri.removeprefix("data:image/svg+xml,"))
     assert "#" not in avatar.data_uri and "<script" not in svg
     assert svg.startswith("<svg ") and svg.endswith("</svg>") and f'fill="{avatar.colour}"' in svg
+
+
+async def test_a_url_that_does_not_parse_is_refused_for_good() -> None:
+    async with aiohttp.ClientSession() as http:
+        fetcher = AvatarFetcher(http, api_base="http://127.0.0.1:8081")
+        for source in ("http://xn--zz.qlogo.cn/x/0", "http://[::1/0", "http://wx.qlogo.cn:99999/x/0"):
+            with pytest.raises(AvatarRefused):
+                await fetcher.fetch(source)

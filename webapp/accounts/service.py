@@ -77,13 +77,19 @@ async def authenticate(
         reservation = await throttle.reserve(conn, user_key=key, ip=origin.ip, now=now)
         row = await conn.fetchrow(f"SELECT {_USER_COLUMNS} FROM users WHERE username_key = $1", key)
     # Always verify, against a dummy hash for unknown users, so both failures take the same time.
-    ok = await passwords.verify(row["password_hash"] if row else None, password)
+    verified_hash = row["password_hash"] if row else None
+    ok = await passwords.verify(verified_hash, password)
     if row is not None:
         async with db.connection() as conn, conn.transaction():
-            if not ok:
+            # Re-read under a lock: the account may have been deleted, disabled or given a new password while
+            # the password was being verified (no check-then-act: the event below names the user).
+            row = await conn.fetchrow(f"SELECT {_USER_COLUMNS} FROM users WHERE id = $1 FOR SHARE", row["id"])
+            if row is not None and not ok:
                 await events.add_event(conn, user_id=row["id"], kind="login_failed", method="password", now=now,
                                        **_of(origin))
-            else:
+            elif row is not None and row["password_hash"] != verified_hash:
+                ok = False  # changed meanwhile: what was verified is no longer this account's password
+            elif row is not None:
                 await throttle.succeeded(conn, reservation)
                 if row["disabled_at"] is None:
                     await events.add_event(conn, user_id=row["id"], kind="login", method="password", now=now,

@@ -70,18 +70,26 @@ class AvatarFetcher:
 
     def allowed(self, url: URL) -> bool:
         """WeChat's image hosts, or WECHAT_API_BASE's host and port (the simulator in dev and tests)."""
-        if url.scheme not in ("http", "https") or not url.host or url.user or url.password:
+        try:  # the host is decoded lazily: a broken punycode label raises here
+            if url.scheme not in ("http", "https") or not url.host or url.user or url.password:
+                return False
+            host = url.host.lower().rstrip(".")
+            port = url.port
+        except (ValueError, UnicodeError):
             return False
-        host = url.host.lower().rstrip(".")
         if host == WECHAT_IMAGE_DOMAIN or host.endswith("." + WECHAT_IMAGE_DOMAIN):
             return True
-        return (host, url.port) == self._api_origin
+        return (host, port) == self._api_origin
 
     async def fetch(self, source: str) -> Fetched:
         """The image at `source`; redirects are followed only while they stay on allowed hosts."""
         started = time.monotonic()
         try:
-            fetched = await self._fetch(sized(source))
+            try:
+                url = sized(source)
+            except (ValueError, UnicodeError) as exc:
+                raise AvatarRefused("not a URL") from exc
+            fetched = await self._fetch(url)
         except AvatarError:
             metrics.wechat_call("avatar", "transport", time.monotonic() - started)
             raise

@@ -12,6 +12,8 @@ from typing import Any
 from aiohttp import web
 from aiohttp_session import SESSION_KEY
 
+from webapp.clientinfo import peer_is_trusted
+
 REQUEST_ID_HEADER = "X-Request-ID"
 # What nginx's $request_id, a UUID or a trace id look like; anything else is replaced, never logged.
 _REQUEST_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
@@ -50,9 +52,9 @@ def leave(token: object) -> None:
     _current.reset(token)  # type: ignore[arg-type]
 
 
-def request_id_for(request: web.BaseRequest, trusted_proxies: frozenset[str]) -> str:
+def request_id_for(request: web.BaseRequest) -> str:
     """The proxy's X-Request-ID when the peer is a trusted proxy and the id looks like one, else a new id."""
-    if request.remote in trusted_proxies:
+    if peer_is_trusted(request):
         given = request.headers.get(REQUEST_ID_HEADER, "")
         if _REQUEST_ID_RE.fullmatch(given):
             return given

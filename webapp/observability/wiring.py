@@ -11,7 +11,7 @@ from aiohttp import web
 
 from webapp import keys
 from webapp.background import run_periodically
-from webapp.keys import db_key, settings_key
+from webapp.keys import db_key
 from webapp.observability import context, metrics
 from webapp.observability.readiness import Schema, script_schema
 
@@ -30,7 +30,7 @@ def setup_observability(app: web.Application) -> None:
 @web.middleware
 async def observe_middleware(request: web.Request, handler: web.RequestHandler) -> web.StreamResponse:
     """Give the request its id, make it the log context, and count it by route name and status class."""
-    request_id = context.request_id_for(request, request.app[settings_key].trusted_proxies)
+    request_id = context.request_id_for(request)
     request[context.request_id_key] = request_id
     token = context.enter(request_id, request)
     started = time.perf_counter()

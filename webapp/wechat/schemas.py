@@ -128,11 +128,13 @@ def clean_avatar_url(value: Any) -> str:
         return ""
     if any(ch.isspace() or not ch.isprintable() for ch in value):
         return ""
-    try:
+    try:  # yarl decodes the host lazily: a broken punycode label raises only when it is read
         url = URL(value)
-    except ValueError:
+        usable = url.scheme in ("http", "https") and bool(url.host) and not url.user and not url.password
+        usable = usable and url.port is not None
+    except (ValueError, UnicodeError):  # an unparsable URL is a dropped field, never a failed login
         return ""
-    return value if url.scheme in ("http", "https") and url.host and not url.user else ""
+    return value if usable else ""
 
 
 def _token(payload: Mapping[str, Any], key: str) -> str:

@@ -192,6 +192,8 @@ async def bind(
 async def _bind(
     conn: asyncpg.Connection, app: WeChatApp, values: logins.GrantValues, grant: Grant, *, user_id: int
 ) -> Outcome:
+    if not await _account_held(conn, user_id):
+        return Outcome("failed", reason="account_gone")
     identity = await logins.identity_for_update(conn, app.appid, grant.openid)
     if identity is not None:
         if identity["user_id"] != user_id:
@@ -224,9 +226,12 @@ async def reauthenticate(
     """A scan proves who the user is only if it is a WeChat already bound to *this* account."""
     values = logins.GrantValues.of(cipher, app, grant, now=now)
     async with db.connection() as conn, conn.transaction():
+        held = await _account_held(conn, user_id)
         identity = await logins.identity_for_update(conn, app.appid, grant.openid)
         own = await logins.wechat_of(conn, user_id)
-        if identity is not None and identity["user_id"] == user_id:
+        if not held:
+            outcome = Outcome("failed", reason="account_gone")
+        elif identity is not None and identity["user_id"] == user_id:
             await logins.update_identity(conn, identity, values)
             outcome = Outcome("reauthenticated", user_id=user_id)
         elif identity is None and grant.unionid is not None and grant.unionid in own["unionids"]:
@@ -277,6 +282,12 @@ async def unbind(db: Database, *, user_id: int, actor: Actor, now: datetime) -> 
         if removed:
             await events.add_event(conn, **_event(user_id, "unbind", actor, now))
     return removed
+
+
+async def _account_held(conn: asyncpg.Connection, user_id: int) -> bool:
+    """Lock the account against deletion until commit; False when it is already gone (no check-then-act)."""
+    # KEY SHARE: what the foreign keys below take anyway, only earlier; it waits for a deletion, not an UPDATE.
+    return await conn.fetchval("SELECT true FROM users WHERE id = $1 FOR KEY SHARE", user_id) is not None
 
 
 def _event(user_id: int, kind: str, actor: Actor, now: datetime) -> dict[str, object]:

@@ -92,7 +92,8 @@ def wechat_client(settings: Settings, http: aiohttp.ClientSession) -> WeChatClie
 
 
 async def run_worker(
-    settings: Settings, *, once: bool, stop: asyncio.Event | None = None, metrics_port: int | None = None
+    settings: Settings, *, once: bool, stop: asyncio.Event | None = None, metrics_port: int | None = None,
+    metrics_host: str = "127.0.0.1",
 ) -> int:
     """`webapp worker`: one pass with `once`, else passes every worker_interval_s until SIGINT/SIGTERM (or `stop`).
 
@@ -115,7 +116,7 @@ async def run_worker(
                           avatars=AvatarFetcher(http, api_base=settings.wechat_api_base))
             if once:
                 return await _once(job)
-            metrics_site = await _serve_metrics(settings, metrics_port) if metrics_port else None
+            metrics_site = await _serve_metrics(settings, metrics_host, metrics_port) if metrics_port else None
             try:
                 await _until_signalled(settings.worker_interval_s, job, stop=stop)
             finally:
@@ -127,7 +128,7 @@ async def run_worker(
         await db.close()
 
 
-async def _serve_metrics(settings: Settings, port: int) -> web.AppRunner:
+async def _serve_metrics(settings: Settings, host: str, port: int) -> web.AppRunner:
     """A tiny server answering /metrics for this worker (no site, no database)."""
     from webapp.observability.views import metrics as metrics_view
 
@@ -136,7 +137,7 @@ async def _serve_metrics(settings: Settings, port: int) -> web.AppRunner:
     app.router.add_get("/metrics", metrics_view)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, "0.0.0.0", port).start()
+    await web.TCPSite(runner, host, port).start()
     logger.info("worker metrics on port %d (/metrics, METRICS_ALLOW applies)", port)
     return runner
 

@@ -243,3 +243,42 @@ async def test_the_simulators_pushes_and_our_replies_agree_in_each_mode(each_mod
     [attempt] = scan["delivery"]["attempts"]
     assert attempt["verdict"] == ("reply xml" if pusher.mode == "plaintext" else "encrypted reply")
     assert (await page.wait())[1]["status"] == "scanned"
+
+
+async def test_a_verifications_signature_never_signs_a_plaintext_push(plain_world: World, pusher_for: PusherFor) -> None:
+    # The GET's query carries signature = sha1(Token, timestamp, nonce): exactly what a plaintext POST needs.
+    ts, nonce = str(int(plain_world.clock().timestamp())), "1514711493"
+    query = {"signature": sign(MP_TOKEN, ts, nonce), "timestamp": ts, "nonce": nonce}
+    assert (await plain_world.site.get("/wechat/mp/events", params=query | {"echostr": "77"})).status == 200
+    before = await stored(plain_world.sm)
+
+    forged = event_xml(OPENID, "unsubscribe", int(ts))
+    status, _reply = await pusher_for(plain_world, "plaintext").send(query | {"openid": OPENID}, forged.encode())
+
+    assert status == 200  # answered like any duplicate (WeChat would retry anything else), and not handled:
+    assert await stored(plain_world.sm) == before
+    # The same push under a fresh nonce is handled: what stopped the first was the spent nonce, not the body.
+    status, _reply = await pusher_for(plain_world, "plaintext").post(event_xml(OPENID, "unsubscribe", int(ts)))
+    assert status == 200
+    assert (await stored(plain_world.sm))["wechat_mp_messages"] == before["wechat_mp_messages"] + 2
+
+
+async def test_a_verification_cannot_be_replayed(mp_world: World) -> None:
+    ts, nonce = str(int(mp_world.clock().timestamp())), "1514711494"
+    query = {"signature": sign(MP_TOKEN, ts, nonce), "echostr": "88", "timestamp": ts, "nonce": nonce}
+    assert (await mp_world.site.get("/wechat/mp/events", params=query)).status == 200
+    assert (await mp_world.site.get("/wechat/mp/events", params=query)).status == 403
+
+
+@pytest.mark.parametrize("encoding", ["rot13", "base64", "hex", "no-such-codec", "utf-7", "utf-16"])
+async def test_an_odd_xml_encoding_is_refused_signed_or_not(encoding: str, each_mode: WorldAndPusher) -> None:
+    world, pusher = each_mode
+    before = await stored(world.sm)
+    xml = f'<?xml version="1.0" encoding="{encoding}"?>' + event_xml(OPENID, "subscribe", pusher.timestamp, EventKey="")
+    query, body = pusher.wire(xml)
+    unsigned = {k: v for k, v in query.items() if k not in ("signature", "msg_signature")}
+    for q, b in ((query, body), (unsigned, body), (unsigned, xml.encode())):
+        status, reply = await pusher.send(q, b)
+        assert status in (400, 403), reply
+        assert "Traceback" not in reply
+    assert await stored(world.sm) == before

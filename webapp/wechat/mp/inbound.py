@@ -34,6 +34,9 @@ _ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _WORD = re.compile(r"[A-Za-z_]{1,64}")
 _TICKET = re.compile(r"[A-Za-z0-9+/=_-]{1,512}")
 _KEY = re.compile(r"[\x21-\x7e]{1,128}")
+# The signed part of an encrypted push, as WeChat writes it (CDATA or plain base64), found without a parser.
+_ENCRYPT = re.compile(rb"<Encrypt>\s*(?:<!\[CDATA\[([A-Za-z0-9+/=]{1,87400})\]\]>|([A-Za-z0-9+/=]{1,87400}))\s*</Encrypt>")
+_MAX_CANDIDATES = 4
 
 
 class Refused(Exception):
@@ -126,15 +129,32 @@ _CHANGES = {
 }
 
 
-def verify_url(query: Mapping[str, str], token: str, *, now: datetime) -> str:
-    """Check WeChat's server-URL verification (the same in every mode); return echostr to echo."""
+@dataclass(frozen=True)
+class Verification:
+    """A checked server-URL verification: the echostr to echo, and the nonce key it spends."""
+
+    echostr: str
+    nonce_key: str
+
+
+def verify_url(query: Mapping[str, str], token: str, *, now: datetime) -> Verification:
+    """Check WeChat's server-URL verification (the same in every mode); return echostr to echo.
+
+    Its signature is the one a plaintext POST carries: the nonce key must be spent (dedup.remember)
+    before answering, or the GET's query would sign a forged POST within the replay window.
+    """
     echostr = query.get("echostr", "")
     if not _ECHOSTR.fullmatch(echostr):
         raise Refused(400, "echostr missing or malformed")
     timestamp, nonce = _fresh_timestamp(query, now), _required(query, "nonce", _NONCE)
     if not signature_matches(_required(query, "signature", _HEX40), token, timestamp, nonce):
         raise Refused(403, "bad signature")
-    return echostr
+    return Verification(echostr, nonce_key(timestamp, nonce))
+
+
+def nonce_key(timestamp: str, nonce: str) -> str:
+    """The key one signed (timestamp, nonce) pair is remembered by, GET and POST alike."""
+    return digest(f"nonce:{timestamp}:{nonce}")
 
 
 def open_push(query: Mapping[str, str], body: bytes, config: PushConfig, *, now: datetime) -> Delivery:
@@ -156,7 +176,7 @@ def open_push(query: Mapping[str, str], body: bytes, config: PushConfig, *, now:
         if not encrypted:
             raise Refused(403, "plaintext push refused: WECHAT_MP_AES_KEY is set, so WeChat encrypts")
         fields = _xml_fields(_decrypt(query, body, config.crypto, timestamp, nonce))
-    return Delivery(_push(fields), encrypted, digest(f"nonce:{timestamp}:{nonce}"))
+    return Delivery(_push(fields), encrypted, nonce_key(timestamp, nonce))
 
 
 def classify(push: Push, *, default_appid: str) -> Event:
@@ -176,12 +196,19 @@ def classify(push: Push, *, default_appid: str) -> Event:
 
 
 def _decrypt(query: Mapping[str, str], body: bytes, crypto: MessageCrypto, timestamp: str, nonce: str) -> bytes:
-    """Compatible and safe mode: only the <Encrypt> part counts; plaintext siblings are unsigned."""
+    """Compatible and safe mode: only the <Encrypt> part counts; plaintext siblings are unsigned.
+
+    The outer XML is never parsed: the signed <Encrypt> text is found by a strict pattern over the raw
+    bytes and its msg_signature checked first, so unsigned XML never reaches a parser.
+    """
     msg_signature = _required(query, "msg_signature", _HEX40)
-    encrypted = _xml_fields(body).get("Encrypt", "")
-    if not encrypted:
+    candidates = [m.group(1) or m.group(2) for m in _ENCRYPT.finditer(body[:MAX_BODY_BYTES])][:_MAX_CANDIDATES]
+    if not candidates:
         raise Refused(400, "no <Encrypt> element")
-    if not signature_matches(msg_signature, crypto.token, timestamp, nonce, encrypted):
+    # A plaintext sibling (compatible mode) may quote an <Encrypt> element too: only the signed one counts.
+    signed = [c.decode("ascii") for c in candidates]
+    encrypted = next((c for c in signed if signature_matches(msg_signature, crypto.token, timestamp, nonce, c)), "")
+    if not encrypted:
         raise Refused(403, "bad msg_signature")
     try:
         return crypto.decrypt(encrypted)
@@ -211,7 +238,9 @@ def _xml_fields(raw: bytes) -> dict[str, str]:
         root = fromstring(raw, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException:
         raise Refused(400, "XML with a DTD or entities is refused") from None
-    except (ParseError, ValueError):
+    except (ParseError, ValueError, LookupError):  # LookupError: an encoding Python has no text codec for
+        raise Refused(400, "body is not XML") from None
+    except Exception:  # noqa: BLE001  (whatever else a parser may raise on hostile bytes is a refusal too)
         raise Refused(400, "body is not XML") from None
     if root.tag != "xml" or len(root) > MAX_FIELDS:
         raise Refused(400, "not a WeChat <xml> message")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from aiohttp import web
 from yarl import URL
@@ -29,12 +29,26 @@ async def verify(request: web.Request) -> web.Response:
     config = request.app[mp_key].push
     if config is None:
         return replies.refused(404, "Not Found")
+    now = request.app[clock_key]()
     try:
-        echostr = inbound.verify_url(request.query, config.token, now=request.app[clock_key]())
+        checked = inbound.verify_url(request.query, config.token, now=now)
+        await _spend_nonce(request.app, checked.nonce_key, now)
     except Refused as exc:
         log.warning("server-URL verification refused: %s", exc.reason)
         return replies.refused(exc.status, exc.reason)
-    return web.Response(text=echostr, content_type="text/plain")
+    return web.Response(text=checked.echostr, content_type="text/plain")
+
+
+async def _spend_nonce(app: web.Application, key: str, now: datetime) -> None:
+    """GET and POST share one nonce memory: a verification's query never signs a push afterwards."""
+    try:
+        async with app[db_key].begin() as s:
+            await dedup.remember(s, key, now=now)
+    except dedup.Duplicate:
+        raise Refused(403, "nonce already used") from None
+    except Exception:
+        log.exception("could not remember the verification's nonce")
+        raise Refused(503, "temporarily unavailable") from None
 
 
 @csrf_exempt
