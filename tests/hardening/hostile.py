@@ -16,17 +16,20 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from webapp.accounts.resume import COOKIE as RESUME_COOKIE
+from webapp.browser import BINDING_COOKIE
 from webapp.clientinfo import DEV_WECHAT_COOKIE
 from webapp.csrf import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER
 from webapp.i18n import LANG_COOKIE
 from webapp.localtime import TZ_COOKIE
 from webapp.sessions import COOKIE_NAME as SESSION_COOKIE
 from webapp.templating import FLASH_COOKIE
-from webapp.wechat.flow import BROWSER_COOKIE
+from webapp.wechat.flowcookie import PREFIX
 from webapp.wechat.pages import OUTCOME_COOKIE
 
-COOKIES = [SESSION_COOKIE, CSRF_COOKIE, FLASH_COOKIE, LANG_COOKIE, TZ_COOKIE, OUTCOME_COOKIE, BROWSER_COOKIE,
-           RESUME_COOKIE, DEV_WECHAT_COOKIE]
+FLOW_COOKIE = PREFIX + "AAAAAAAAAAAA"  # a per-flow cookie (webapp.wechat.flowcookie)
+
+COOKIES = [SESSION_COOKIE, CSRF_COOKIE, FLASH_COOKIE, LANG_COOKIE, TZ_COOKIE, OUTCOME_COOKIE, BINDING_COOKIE,
+           RESUME_COOKIE, DEV_WECHAT_COOKIE, FLOW_COOKIE]
 HEADERS = ["X-Forwarded-For", "X-Request-ID", "User-Agent", "Accept-Language", "Referer", "Origin", "Accept",
            "If-Modified-Since", "If-None-Match", "Range", "Accept-Encoding", "Authorization", "X-Requested-With",
            CSRF_HEADER, "Forwarded", "X-Real-IP", "Content-Language", "Sec-Fetch-Site", "Sec-Fetch-Mode"]
