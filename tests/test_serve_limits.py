@@ -110,3 +110,25 @@ async def test_requests_with_bodies_on_one_connection_are_all_answered(start: An
     form = b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 10\r\n\r\n"
     answer = await until_closed(port, form + b"username=a" + b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
     assert answer.count(b"HTTP/1.1 ") == 2 and b"HTTP/1.1 200 " in answer
+
+
+def test_the_guard_works_on_uvloops_transports_too() -> None:
+    # `serve` runs on uvloop, whose transports are not asyncio.Transport subclasses.
+    uvloop = pytest.importorskip("uvloop")
+
+    async def scenario() -> tuple[bytes, bytes]:
+        runner = web.AppRunner(web.Application(), keepalive_timeout=60)
+        await runner.setup()
+        settings = Settings(header_timeout_s=1, max_connections=10)
+        server = await listen(runner, settings, host="127.0.0.1", port=0)
+        port = int(server.sockets[0].getsockname()[1])
+        try:
+            answered = await until_closed(port, b"GET /none HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            stalled = await until_closed(port, b"GET /none HTTP/1.1\r\nHost: x")
+        finally:
+            server.close()
+            await runner.cleanup()
+        return answered, stalled
+
+    answered, stalled = uvloop.run(scenario())
+    assert answered.startswith(b"HTTP/1.1 404 ") and stalled == b""

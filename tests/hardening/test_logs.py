@@ -87,7 +87,7 @@ async def test_every_value_of_the_access_line_is_escaped_before_any_formatter_se
         assert unsafe(value) == [], value
     assert fields["path"].startswith("/healthz\\n2026-01-01 CRITICAL forged\\x1b[31m\\u202e\\x00?\\nnext\\x1b=")
     assert "张伟🌸" in fields["path"]  # text is kept; only what can forge or reorder is escaped
-    assert fields["client_ip"] == "127.0.0.1"  # a hop that is not an address ends the walk: the proxy's own
+    assert fields["client_ip"] == "127.0.0.1"  # a hop that is not an address ends the walk: it is never logged
 
 
 @pytest.mark.parametrize("formatter", [TextFormatter(), JsonFormatter()], ids=["text", "json"])
