@@ -65,6 +65,8 @@ def dev_settings(env: dict[str, str], *, site_port: int, sim_host: str, sim_port
         settings = settings.with_(wechat_web=WeChatAppConfig(fixture.WEBSITE_APPID, fixture.WEBSITE_SECRET))
     if settings.wechat_mp is None:
         settings = settings.with_(wechat_mp=WeChatAppConfig(fixture.MP_APPID, fixture.MP_SECRET))
+    if settings.wechat_mini is None:
+        settings = settings.with_(wechat_mini=WeChatAppConfig(fixture.MINI_APPID, fixture.MINI_SECRET))
     if not settings.database_url:
         settings = settings.with_(database_url=embedded_database_url())
     return settings

@@ -33,3 +33,5 @@ passwords_key: web.AppKey[Passwords] = web.AppKey("passwords")
 # Signed cookies: one signer per purpose (a flash cannot be replayed as a WeChat outcome).
 flash_signer_key: web.AppKey[Signer] = web.AppKey("flash_signer")
 outcome_signer_key: web.AppKey[Signer] = web.AppKey("outcome_signer")
+# The valid bearer token (a mini program's session) an /api/* request was authenticated with.
+bearer_key = web.RequestKey("bearer_token", str)
