@@ -12,6 +12,7 @@ from webapp.keys import settings_key
 from webapp.observability import views as observability  # observability
 from webapp.wechat import account_views as wechat_account
 from webapp.wechat import views as wechat
+from webapp.wechat.mini import settings_views as mini_settings
 from webapp.wechat.mini import views as mini_views
 from webapp.wechat.mini.runtime import mini_program
 from webapp.wechat.mp import follow as mp_follow
@@ -49,6 +50,7 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/settings/account/delete", closing_views.delete_page, name="delete_account_page")
     r.add_post("/settings/account/delete", closing_views.delete_account, name="delete_account")
     r.add_get("/settings/export", closing_views.export, name="export")
+    r.add_post("/settings/phone/remove", mini_settings.remove_phone, name="remove_phone")
 
     r.add_get("/auth/wechat/start", wechat.start, name="wechat_start")
     r.add_post("/auth/wechat/embed-state", wechat.embed_state, name="wechat_embed_state")
