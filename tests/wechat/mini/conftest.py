@@ -85,3 +85,11 @@ async def pooled_world(aiohttp_client, mini_settings, pooled_sessionmaker, clock
 def mini(world: World) -> Mini:
     """The mini program's front end on `world`."""
     return Mini(world)
+
+
+@pytest.fixture
+async def unbound_mini(aiohttp_client, wechat_settings, sessionmaker, clock, sim_server) -> AsyncIterator[Mini]:  # type: ignore[no-untyped-def]  # noqa: F811
+    """A site whose mini program is not bound to the open platform (no unionid)."""
+    settings = wechat_settings.with_(wechat_mini=WeChatAppConfig(fx.UNBOUND_MINI_APPID, fx.UNBOUND_MINI_SECRET))
+    async for w in _world(aiohttp_client, settings, sessionmaker, clock, sim_server):
+        yield Mini(w)
