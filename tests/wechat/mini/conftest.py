@@ -7,7 +7,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 import pytest
+from aiohttp.test_utils import TestClient
 
 from tests.wechat.harness import Sim, World, _world, sim_server, wechat_settings  # noqa: F401
 from webapp.settings import Settings, WeChatAppConfig
@@ -27,7 +29,9 @@ class Mini:
     """The mini program's front end: codes from the simulator (as wx.login would), requests to the site."""
 
     def __init__(self, world: World) -> None:
-        self.world, self.site, self.sim = world, world.site, world.sim
+        self.world, self.sim = world, world.sim
+        self.site = TestClient(world.site.server, cookie_jar=aiohttp.DummyCookieJar())  # wx.request keeps no cookies
+        world._extra = [*getattr(world, "_extra", []), self.site]  # closed with the world
 
     async def login_code(self, user: int, appid: str = fx.MINI_APPID) -> str:
         """A wx.login code of a test user."""
@@ -43,7 +47,6 @@ class Mini:
         sent = {"Content-Type": "application/json"} | ({"Authorization": f"Bearer {token}"} if token else {})
         sent |= headers or {}
         data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
-        self.site.session.cookie_jar.clear()
         resp = await self.site.request(method, path, data=data, headers=sent, allow_redirects=False)
         text = await resp.text()
         parsed = json.loads(text) if text and resp.content_type == "application/json" else None
@@ -82,7 +85,7 @@ async def pooled_world(aiohttp_client, mini_settings, pooled_sessionmaker, clock
 
 
 @pytest.fixture
-def mini(world: World) -> Mini:
+async def mini(world: World) -> Mini:
     """The mini program's front end on `world`."""
     return Mini(world)
 

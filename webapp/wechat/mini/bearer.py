@@ -55,6 +55,8 @@ async def bearer_middleware(request: web.Request, handler: Handler) -> web.Strea
     token = presented_token(request)
     if token is not None and (not token or not await _authenticate(request, token)):
         return unauthorized("invalid_token")
+    if token is None and getattr(request.match_info.handler, "bearer_only", False):
+        return unauthorized()  # before the CSRF check: without a token there is nothing to forge
     try:
         return await handler(request)
     except web.HTTPUnauthorized:
@@ -77,6 +79,12 @@ async def _authenticate(request: web.Request, token: str) -> bool:
         request[SESSION_KEY] = Session(None, data={"created": int(time.time()), "session": data}, new=False)
     request[bearer_key] = token
     return True
+
+
+def bearer_only(handler: Handler) -> Handler:
+    """Mark a /api/* handler that authenticates by bearer token alone (a cookie session is never enough)."""
+    handler.bearer_only = True  # type: ignore[attr-defined]
+    return handler
 
 
 def bearer_token(request: web.Request) -> str | None:

@@ -21,7 +21,7 @@ from webapp.wechat import service
 from webapp.wechat.errors import WeChatError
 from webapp.wechat.grants import Grant
 from webapp.wechat.mini import store
-from webapp.wechat.mini.bearer import bearer_token, unauthorized
+from webapp.wechat.mini.bearer import bearer_only, bearer_token, unauthorized
 from webapp.wechat.mini.errors import InvalidMiniCode, RiskyUser
 from webapp.wechat.mini.runtime import MiniRuntime, mini_runtime
 
@@ -104,6 +104,7 @@ async def login(request: web.Request) -> web.Response:
     return web.json_response({"token": draft.key, "expires_in": expires_in, "user": user}, headers=NO_STORE)
 
 
+@bearer_only
 async def phone(request: web.Request) -> web.Response:
     """POST /api/wechat/mini/phone {"code"} with a bearer token: store the number WeChat verified."""
     runtime, token = _runtime(request), bearer_token(request)
@@ -131,6 +132,7 @@ async def phone(request: web.Request) -> web.Response:
     return web.json_response({"phone": number.e164}, headers=NO_STORE)
 
 
+@bearer_only
 async def logout(request: web.Request) -> web.Response:
     """POST /api/logout with a bearer token: that token ends (204)."""
     token = bearer_token(request)
