@@ -52,6 +52,8 @@ async def bearer_middleware(request: web.Request, handler: Handler) -> web.Strea
     """Authenticate /api/* by bearer token when one is presented; answer every /api/* 401 with the challenge."""
     if not request.path.startswith(API_PREFIX):
         return await handler(request)
+    if request.match_info.http_exception is not None:
+        raise request.match_info.http_exception  # no such API (e.g. the mini program is not configured): 404/405
     token = presented_token(request)
     if token is not None and (not token or not await _authenticate(request, token)):
         return unauthorized("invalid_token")
