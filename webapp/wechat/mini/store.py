@@ -19,13 +19,15 @@ LOGINS_PER_WINDOW = 30  # per WeChat user (appid + openid): more means a scripte
 # LOAD_SESSION_SQL's row for session $7 at time $4 (its own $1 and $2 renumbered).
 _ME_SQL = re.sub(r"\$2\b", "$4", re.sub(r"\$1\b", "$7", LOAD_SESSION_SQL))
 # After the identity core logged the person in and wrote the token's session row, in one round trip:
-# replace the identity's session_key, count the login against this WeChat user's budget, and tie the
+# replace the identity's session_key (and make it active again), count the login against this WeChat user's budget, and tie the
 # token to the identity (it dies with it) — or, over budget, delete the token again; and read the
 # account as /api/me shows it.
 # $1 appid, $2 openid, $3 session_key_enc, $4 now, $5 limit key, $6 window start, $7 session id, $8 limit.
 AFTER_LOGIN_SQL = f"""
 WITH ident AS (
-    UPDATE wechat_identities SET session_key_enc = $3, updated_at = $4 WHERE appid = $1 AND openid = $2
+    -- a fresh jscode2session proves the identity again: a revoked one is active from now on
+    UPDATE wechat_identities SET session_key_enc = $3, status = 'active', revoked_at = NULL, updated_at = $4
+    WHERE appid = $1 AND openid = $2
     RETURNING id
 ), hit AS (
     INSERT INTO rate_limits AS r (key, window_start, count) VALUES ($5, $6, 1)

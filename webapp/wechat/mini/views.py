@@ -100,6 +100,9 @@ async def login(request: web.Request) -> web.Response:
         return _error(429, "too_many_requests")
     metrics.login(store.MINI_METHOD, "success")
     user = Account.from_row(row).as_json(app[settings_key].public_url)
+    for identity in user["wechat"]:  # the row was read before the same statement made this identity active
+        if (identity["appid"], identity["openid"]) == (runtime.app.appid, session.openid):
+            identity["status"] = "active"
     expires_in = int((draft.expires_at - now).total_seconds())
     return web.json_response({"token": draft.key, "expires_in": expires_in, "user": user}, headers=NO_STORE)
 
