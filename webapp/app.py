@@ -39,7 +39,7 @@ from webapp.routes import setup_routes
 from webapp.sessions import PostgresStorage
 from webapp.settings import Settings
 from webapp.templating import setup_jinja
-from webapp.wechat.mini.bearer import bearer_middleware
+from webapp.wechat.mini.bearer import bearer_challenge, bearer_middleware
 from webapp.wechat.mini.runtime import mini_context
 from webapp.wechat.mp.runtime import mp_context, mp_shutdown
 
@@ -81,6 +81,7 @@ def create_app(
     setup_routes(app)
     app.on_response_prepare.append(apply_pending)
     app.on_response_prepare.append(add_security_headers)
+    app.on_response_prepare.append(bearer_challenge)  # 401 under /api/: WWW-Authenticate: Bearer
     setup_observability(app)  # observability: outermost middleware, X-Request-ID header, pool gauge, schema head
     app.cleanup_ctx.append(_database_context(owns_engine))
     app.cleanup_ctx.append(_http_context(http, wechat_sleep))

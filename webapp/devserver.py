@@ -131,6 +131,8 @@ def _print_banner(settings: Settings, sim_state: SimulatorState, *, site_port: i
         "    (development only: the site then treats this browser as WeChat's; the simulator asks which test",
         "    user you are; the yellow banner switches back)",
         *mp_devsetup.banner_lines(settings, site=f"http://localhost:{site_port}", sim=sim),
+        f"  - Mini program: {sim}/_sim/mini gives a wx.login or phone code; POST it to",
+        f"    http://localhost:{site_port}/api/wechat/mini/login (README: WeChat mini program)",
         "",
         "  Test users:",
     ]

@@ -49,7 +49,7 @@ def presented_token(request: web.Request) -> str | None:
 
 @web.middleware
 async def bearer_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Authenticate /api/* by bearer token when one is presented; answer every /api/* 401 with the challenge."""
+    """Authenticate /api/* by bearer token when one is presented; refuse a bad one, or none where one is needed."""
     if not request.path.startswith(API_PREFIX):
         return await handler(request)
     if request.match_info.http_exception is not None:
@@ -59,10 +59,13 @@ async def bearer_middleware(request: web.Request, handler: Handler) -> web.Strea
         return unauthorized("invalid_token")
     if token is None and getattr(request.match_info.handler, "bearer_only", False):
         return unauthorized()  # before the CSRF check: without a token there is nothing to forge
-    try:
-        return await handler(request)
-    except web.HTTPUnauthorized:
-        return unauthorized()
+    return await handler(request)
+
+
+async def bearer_challenge(request: web.Request, response: web.StreamResponse) -> None:
+    """on_response_prepare: every 401 under /api/ (the error pages' too) carries the Bearer challenge."""
+    if response.status == 401 and request.path.startswith(API_PREFIX) and "WWW-Authenticate" not in response.headers:
+        response.headers["WWW-Authenticate"] = "Bearer"
 
 
 async def _authenticate(request: web.Request, token: str) -> bool:

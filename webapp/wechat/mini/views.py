@@ -68,7 +68,7 @@ def _wechat_failure(exc: WeChatError) -> web.Response:
 
 
 @csrf_exempt  # authenticated by the code itself; answers a token in the body, never a cookie
-async def login(request: web.Request) -> web.Response:
+async def login(request: web.Request) -> web.StreamResponse:
     """POST /api/wechat/mini/login {"code"}: the person's account (found, linked by unionid, or new) and a token."""
     runtime = _runtime(request)
     code = await _code(request)
