@@ -47,6 +47,8 @@ def report(settings: Settings) -> tuple[bool, str]:
         "QR login on WeChat's page (redirect) and the QR embedded in /login (wxLogin.js)"))
     _app(r, "Official account (WECHAT_MP_*)", "WECHAT_MP", settings.wechat_mp, serves=(
         "login inside WeChat's browser (snsapi_base, then snsapi_userinfo once)"))
+    _app(r, "Mini program (WECHAT_MINI_*)", "WECHAT_MINI", settings.wechat_mini, serves=(
+        "the mini program's API (/api/wechat/mini/login and /phone, bearer tokens)"))
     _apps_together(r, settings)
     _mp_server(r, settings)
     _endpoints(r, settings)
