@@ -68,7 +68,7 @@ async def test_settings_show_it_and_remove_it_and_the_export_has_it(mini: Mini, 
     browser = world.browser()
     await browser.qr_login(user=1)  # the same account on the website
     page = await (await browser.get("/settings")).text()
-    assert 'id="phone-number">+8613800138001<' in page
+    assert 'id="phone-number">+8613800138001<' in page and "Logs in from the mini program" in page
     export = await browser.get("/settings/export")
     assert json.loads(await export.read())["profile"]["phone"] == "+8613800138001"
     resp = await browser.post("/settings/phone/remove", {})
