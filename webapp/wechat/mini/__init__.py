@@ -7,6 +7,7 @@ runtime     what the app holds: the configured mini program, its client and its 
 store       the statements: session_key after a login, the verified phone number
 bearer      bearer tokens: web_sessions rows the API authenticates with instead of the cookie
 views       POST /api/wechat/mini/login, POST /api/wechat/mini/phone, POST /api/logout
+settings_views  the account page's "remove phone number" form
 
 The login and link rules are the identity core's (webapp.wechat.service), shared with the website
 app and the official account.

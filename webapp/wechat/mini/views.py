@@ -24,6 +24,7 @@ from webapp.wechat.mini import store
 from webapp.wechat.mini.bearer import bearer_only, bearer_token, unauthorized
 from webapp.wechat.mini.errors import InvalidMiniCode, RiskyUser
 from webapp.wechat.mini.runtime import MiniRuntime, mini_runtime
+from webapp.wechat.mini.schemas import MiniSession
 
 log = logging.getLogger("webapp.wechat.mini")
 CODE_RE = re.compile(r"[A-Za-z0-9_-]{1,128}", re.ASCII)
@@ -79,6 +80,16 @@ async def login(request: web.Request) -> web.StreamResponse:
     except WeChatError as exc:
         metrics.login(store.MINI_METHOD, "denied" if isinstance(exc, RiskyUser) else "error")
         return _wechat_failure(exc)
+    answer = await _sign_in(request, runtime, session)
+    metrics.login(store.MINI_METHOD, "success" if answer.status == 200 else _OUTCOMES.get(answer.status, "error"))
+    return answer
+
+
+_OUTCOMES = {403: "disabled", 429: "throttled"}
+
+
+async def _sign_in(request: web.Request, runtime: MiniRuntime, session: MiniSession) -> web.Response:
+    """The identity core's login (shared with the other kinds of app), then the mini program's own writes."""
     app, now = request.app, request.app[clock_key]()
     draft = draft_session(request, now)
     actor = service.Actor(client=store.MINI_CLIENT, ip=client_ip(request), method=store.MINI_METHOD)
@@ -87,18 +98,15 @@ async def login(request: web.Request) -> web.StreamResponse:
         actor=actor, now=now, session=draft,
     )
     if outcome.kind != "login" or outcome.user_id is None:
-        metrics.login(store.MINI_METHOD, "disabled" if outcome.reason == "disabled" else "error")
-        if outcome.reason == "disabled":
-            return _error(403, "account_disabled")
-        return _error(503, "wechat_unavailable")
+        return _error(403, "account_disabled") if outcome.reason == "disabled" else _error(503, "wechat_unavailable")
     async with app[database_key].connection() as conn:
         row = await store.after_login(conn, appid=runtime.app.appid, openid=session.openid,
                                       session_key_enc=app[cipher_key].encrypt(session.session_key),
                                       session_id=draft.id, now=now)
-    if row is None or not row["allowed"]:
-        metrics.login(store.MINI_METHOD, "throttled")
+    if row is None or row["id"] is None:  # the account went away in between (deleted or disabled)
+        return _error(503, "wechat_unavailable")
+    if not row["allowed"]:
         return _error(429, "too_many_requests")
-    metrics.login(store.MINI_METHOD, "success")
     user = Account.from_row(row).as_json(app[settings_key].public_url)
     for identity in user["wechat"]:  # the row was read before the same statement made this identity active
         if (identity["appid"], identity["openid"]) == (runtime.app.appid, session.openid):
