@@ -202,3 +202,10 @@ async def test_wechatpy_code_to_session_works_unchanged(sim: Sim) -> None:
     session = await asyncio.to_thread(client.wxa.code_to_session, code)
     assert session["openid"] == ids.openid_for(fx.MINI_APPID, 4)
     assert session["unionid"] == ids.unionid_for(fx.OPEN_PLATFORM_ID, 4)
+
+
+def test_the_access_log_masks_the_mini_programs_codes() -> None:
+    from webapp.wechat_sim.faults import mask_params
+
+    assert mask_params({"js_code": "c0de", "appid": fx.MINI_APPID, "secret": fx.MINI_SECRET}) == {
+        "js_code": "***", "appid": fx.MINI_APPID, "secret": "***"}
