@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from tests.wechat.harness import World, table_counts
@@ -125,3 +128,28 @@ async def test_unset_mini_program_routes_answer_404(client: Any) -> None:
     for path in (LOGIN, PHONE):
         resp = await client.post(path, json={"code": "abc"})
         assert resp.status == 404 and "application/json" in resp.headers["Content-Type"]
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=40),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(["code", "Code", "x", ""]) | st.text(max_size=5),
+                                                                inner, max_size=4),
+    max_leaves=12,
+)
+BODIES = st.one_of(st.binary(max_size=200), JSON_VALUES.map(lambda v: json.dumps(v).encode()))
+HEADERS = st.sampled_from([{}, {"Content-Type": "text/plain"}, {"Content-Type": "application/x-www-form-urlencoded"},
+                           {"Content-Type": "multipart/form-data"}])
+
+
+@settings(max_examples=150, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(body=BODIES, headers=HEADERS, route=st.sampled_from([LOGIN, PHONE]))
+async def test_no_body_is_a_500_on_the_mini_program_api(mini: Mini, body: bytes, headers: dict[str, str],
+                                                        route: str) -> None:
+    token = None
+    if route == PHONE:  # one token for every example (a junk body never ends it)
+        token = mini.world.__dict__.get("token") or (await mini.login(1))["token"]
+        mini.world.__dict__["token"] = token
+    answer = await mini.call(route, raw=body, token=token, headers=headers)
+    assert answer.status < 500, answer
+    assert answer.body is None or "Traceback" not in str(answer.body)
