@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import select
 
 from tests.wechat.harness import World
@@ -97,3 +99,13 @@ async def test_an_unbound_mini_program_gets_accounts_of_its_own(unbound_mini: Mi
 async def test_a_code_of_another_mini_program_is_an_invalid_code(mini: Mini) -> None:
     answer = await mini.call("/api/wechat/mini/login", {"code": await mini.login_code(1, fx.UNBOUND_MINI_APPID)})
     assert (answer.status, answer.body) == (400, {"error": "invalid_code"})
+
+
+async def test_two_first_logins_racing_make_one_account(pooled_world: World) -> None:
+    mini = Mini(pooled_world)
+    codes = [await mini.login_code(2) for _ in range(3)]
+    answers = await asyncio.gather(*(mini.call("/api/wechat/mini/login", {"code": c}) for c in codes))
+    assert [a.status for a in answers] == [200, 200, 200]
+    assert len({a.body["user"]["id"] for a in answers}) == 1
+    async with pooled_world.sm() as s:
+        assert len((await s.scalars(select(User.id))).all()) == 1
