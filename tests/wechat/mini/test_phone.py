@@ -10,6 +10,7 @@ from sqlalchemy import select
 from tests.wechat.harness import World
 from tests.wechat.mini.conftest import Answer, Mini
 from webapp.admin import users as admin
+from webapp.admin.report import report_json, report_text
 from webapp.models import AppToken, SecurityEvent, User
 from webapp.wechat_sim import fixture as fx
 
@@ -84,6 +85,7 @@ async def test_the_administrator_finds_the_account_by_phone_and_deletion_frees_t
     await add_phone(mini, body["token"], 2)
     report = await admin.user_report(world.sm, "phone:+8613900139002", now=world.clock())
     assert report.user.id == body["user"]["id"]
+    assert report_json(report)["phone"] == "+8613900139002" and "phone: +8613900139002" in report_text(report)
     browser = world.browser()
     await browser.qr_login(user=2)
     await browser.post("/settings/account/delete", {"confirmation": "delete my account"}, csrf_from="/settings/account/delete")
