@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from tests.wechat.harness import World
 from tests.wechat.mini.conftest import Mini
+from webapp.devserver import dev_settings
 from webapp.keys import cipher_key
 from webapp.models import SecurityEvent, User, WebSession, WeChatIdentity
 from webapp.security import digest
@@ -109,3 +112,13 @@ async def test_two_first_logins_racing_make_one_account(pooled_world: World) -> 
     assert len({a.body["user"]["id"] for a in answers}) == 1
     async with pooled_world.sm() as s:
         assert len((await s.scalars(select(User.id))).all()) == 1
+
+
+def test_webapp_dev_configures_the_simulators_bound_mini_program(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # dev keeps its generated secrets in ./var
+    dev = dev_settings({"DATABASE_URL": "postgresql://unused/db"}, site_port=8080, sim_host="127.0.0.1", sim_port=8081)
+    assert dev.wechat_mini is not None and (dev.wechat_mini.appid, dev.wechat_mini.secret) == (
+        fx.MINI_APPID, fx.MINI_SECRET)
+    mine = dev_settings({"DATABASE_URL": "postgresql://unused/db", "WECHAT_MINI_APPID": "wx0123456789abcdef",
+                         "WECHAT_MINI_SECRET": "0" * 32}, site_port=8080, sim_host="127.0.0.1", sim_port=8081)
+    assert mine.wechat_mini is not None and mine.wechat_mini.appid == "wx0123456789abcdef"
