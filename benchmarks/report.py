@@ -70,6 +70,16 @@ def site_lines(r: dict[str, Any]) -> list[str]:
             *load_lines("GET /settings", r["settings_page"])]
 
 
+def mini_lines(r: dict[str, Any]) -> list[str]:
+    """The mini program's API on the single-process site."""
+    m = r.get("mini_program") or {}
+    if "login_returning" not in m:
+        return [f"Mini program: {_skipped(m)}"]
+    return ["Mini program (same site and cohort)",
+            *load_lines("login, returning users", m["login_returning"]),
+            *load_lines("GET /api/me, bearer token", m["api_me_bearer"])]
+
+
 def workers_lines(r: dict[str, Any]) -> list[str]:
     """`webapp serve --workers N`."""
     w = r.get("workers") or {}
@@ -195,7 +205,7 @@ def render(results: dict[str, Any]) -> str:
     lines = [f"webapp benchmark — {results['machine']['cpus']} CPUs, Python {results['machine']['python']}, "
              f"concurrency {cfg['concurrency']}, {cfg['duration_s']:g} s per timed phase"
              + (" (quick)" if cfg["quick"] else ""), ""]
-    for section in (site_lines, workers_lines, peer_lines, async_peer_lines, cpu_lines, million_lines, refresh_lines, memory_lines, target_lines):
+    for section in (site_lines, mini_lines, workers_lines, peer_lines, async_peer_lines, cpu_lines, million_lines, refresh_lines, memory_lines, target_lines):
         lines += [*section(results), ""]
     share = results["disturbance"]
     if share > 0.05:

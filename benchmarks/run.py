@@ -30,6 +30,7 @@ from benchmarks.browser import Endpoints
 from benchmarks.config import Config, parse_args
 from benchmarks.database import Database, embedded_database
 from benchmarks.million import million_figures, seed_users
+from benchmarks.mini_phase import mini_figures
 from benchmarks.peer import peer_figures
 from benchmarks.processes import children_of, own_peak_rss_kib, peak_rss_kib
 from benchmarks.pyspy import profile_site
@@ -125,6 +126,7 @@ async def run(config: Config, db: Database, work: Path) -> dict[str, Any]:
             return await profile_site(b, ends, config.profile)
         figures = {"background": background} | await site_figures(b, ends)
         cookies = figures.pop("cookies")
+        figures["mini_program"] = await guarded(b, "mini program", mini_figures(b, ends))
         figures["workers"] = await guarded(b, "site --workers", workers_figures(b, sim.url))
         figures["peer"] = (await guarded(b, "Django peer", peer_figures(b, sim.url)) if config.peer
                            else {"skipped": "off (--no-peer)"})

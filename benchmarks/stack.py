@@ -57,6 +57,7 @@ def site_env(database_url: str, sim_url: str, site_url: str, keys: Secrets) -> d
         DATABASE_URL=database_url, SECRET_KEY=keys.secret_key, TOKEN_KEYS=keys.token_key, PUBLIC_URL=site_url,
         WECHAT_WEB_APPID=fixture.WEBSITE_APPID, WECHAT_WEB_SECRET=fixture.WEBSITE_SECRET,
         WECHAT_MP_APPID=fixture.MP_APPID, WECHAT_MP_SECRET=fixture.MP_SECRET,
+        WECHAT_MINI_APPID=fixture.MINI_APPID, WECHAT_MINI_SECRET=fixture.MINI_SECRET,
         WECHAT_OPEN_BASE=sim_url, WECHAT_API_BASE=sim_url,
         WECHAT_JS_URL=f"{sim_url}/connect/zh_CN/htmledition/js/wxLogin.js",
     )

@@ -146,3 +146,12 @@ def test_check_config_command_exits_1_on_problems_and_0_when_ready(
     assert "✓ no problems" in out
     for secret in SECRETS:
         assert secret not in out
+
+
+def test_the_mini_program_is_checked_like_the_other_apps() -> None:
+    ok, text = check()
+    assert ok and "the mini program's API (/api/wechat/mini/login and /phone, bearer tokens) is hidden" in text
+    bad, text = check(WECHAT_MINI_APPID="wx3d8a6f1c9e2b5047")
+    assert not bad and "WECHAT_MINI_SECRET is not set" in text
+    ok, text = check(WECHAT_MINI_APPID="wx3d8a6f1c9e2b5047", WECHAT_MINI_SECRET="7c2e9a4f1b6d3e8a5c0f7b2d9e4a1c63")
+    assert ok and "WECHAT_MINI_SECRET is set" in text

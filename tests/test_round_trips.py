@@ -12,8 +12,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import asyncpg
+import pytest
 
-from tests.wechat.harness import Browser, World, sim_server, wechat_settings, world  # noqa: F401
+from tests.wechat.harness import Browser, World, _world, sim_server, wechat_settings, world  # noqa: F401
+from tests.wechat.mini.conftest import Mini, mini_settings  # noqa: F401
 from webapp.csrf import CSRF_HEADER
 
 
@@ -129,3 +131,29 @@ async def test_a_returning_login_reads_the_profile_again_only_when_it_is_a_day_o
     world.clock.advance(days=1, seconds=1)
     await world.browser().qr_login(user=1, next_path="/")
     assert len(await world.sim.calls("/sns/userinfo")) == userinfo + 1
+
+
+@pytest.fixture
+async def mini(aiohttp_client, mini_settings, sessionmaker, clock, sim_server) -> AsyncIterator[Mini]:  # type: ignore[no-untyped-def]  # noqa: F811
+    """The site with its mini program, driven as the mini program's front end."""
+    async for w in _world(aiohttp_client, mini_settings, sessionmaker, clock, sim_server):
+        yield Mini(w)
+
+
+async def test_a_returning_mini_program_login_needs_two_round_trips(mini: Mini) -> None:
+    await mini.login(1)  # the person exists; warm the statements up
+    code = await mini.login_code(1)
+    async with counting(mini.world) as trips:
+        answer = await mini.call("/api/wechat/mini/login", {"code": code})
+    assert answer.status == 200
+    # the identity core's returning-login statement (identity, event, the token's session row); then the
+    # session_key, the per-person login budget, the token's tie to its identity and the /api/me row.
+    assert len(trips) == 2, trips.queries
+
+
+async def test_api_me_with_a_bearer_token_is_one_round_trip(mini: Mini) -> None:
+    token = (await mini.login(1))["token"]
+    await mini.me(token)
+    async with counting(mini.world) as trips:
+        assert (await mini.me(token)).status == 200
+    assert len(trips) == 1, trips.queries

@@ -40,6 +40,8 @@ from webapp.routes import setup_routes
 from webapp.sessions import PostgresStorage
 from webapp.settings import Settings
 from webapp.templating import setup_jinja
+from webapp.wechat.mini.bearer import bearer_challenge, bearer_middleware
+from webapp.wechat.mini.runtime import mini_context
 from webapp.wechat.mp.runtime import mp_context, mp_shutdown
 from webapp.wechat.states import StateSigner
 
@@ -65,7 +67,7 @@ def create_app(
     storage = PostgresStorage(database, clock, max_age=settings.session_max_age_s, secure=settings.secure_cookies)
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        middlewares=[i18n_middleware, error_middleware, session_middleware(storage), csrf_middleware],
+        middlewares=[i18n_middleware, error_middleware, session_middleware(storage), bearer_middleware, csrf_middleware],
     )
     app[settings_key] = settings
     app[db_key] = sessionmaker
@@ -82,10 +84,12 @@ def create_app(
     setup_routes(app)
     app.on_response_prepare.append(apply_pending)
     app.on_response_prepare.append(add_security_headers)
+    app.on_response_prepare.append(bearer_challenge)  # 401 under /api/: WWW-Authenticate: Bearer
     setup_observability(app)  # observability: outermost middleware, X-Request-ID header, pool gauge, schema head
     app.cleanup_ctx.append(_database_context(owns_engine))
     app.cleanup_ctx.append(_http_context(http, wechat_sleep))
     app.cleanup_ctx.append(mp_context)  # official account: LISTEN connection, cgi-bin client, pending work
+    app.cleanup_ctx.append(mini_context)  # mini program: its client and interface token (on the notifier above)
     app.on_shutdown.append(mp_shutdown)  # held follow-login polls answer at once
     if settings.run_worker:
         from webapp.wechat.worker import background_context  # after http: it needs the WeChat client

@@ -19,7 +19,7 @@ from multidict import MultiDict, MultiDictProxy
 
 from webapp.cookies import b64, derive_key, pending, set_later
 from webapp.cookies import read as read_cookie
-from webapp.keys import settings_key
+from webapp.keys import bearer_key, settings_key
 
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
@@ -82,10 +82,21 @@ async def _parsed_form(request: web.Request) -> MultiDictProxy[Any]:
         raise web.HTTPBadRequest() from exc
 
 
+def _bearer_json_api(request: web.Request) -> bool:
+    """An /api/* JSON request whose bearer token proved valid (and nothing else)."""
+    return (bearer_key in request and request.path.startswith("/api/")
+            and request.content_type == "application/json")
+
+
 @web.middleware
 async def csrf_middleware(request: web.Request, handler: web.RequestHandler) -> web.StreamResponse:
-    """Reject unsafe requests whose token does not match this browser's nonce and session."""
-    if request.method not in _SAFE_METHODS and not getattr(request.match_info.handler, "csrf_exempt", False):
+    """Reject unsafe requests whose token does not match this browser's nonce and session.
+
+    A JSON request to /api/* authenticated by a bearer token is exempt: a browser never attaches that
+    header by itself, so another site cannot make it send one (webapp.wechat.mini.bearer).
+    """
+    if (request.method not in _SAFE_METHODS and not getattr(request.match_info.handler, "csrf_exempt", False)
+            and not _bearer_json_api(request)):
         nonce = read_cookie(request, CSRF_COOKIE)
         form = await _parsed_form(request)
         supplied = request.headers.get(CSRF_HEADER)

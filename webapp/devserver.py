@@ -65,6 +65,8 @@ def dev_settings(env: dict[str, str], *, site_port: int, sim_host: str, sim_port
         settings = settings.with_(wechat_web=WeChatAppConfig(fixture.WEBSITE_APPID, fixture.WEBSITE_SECRET))
     if settings.wechat_mp is None:
         settings = settings.with_(wechat_mp=WeChatAppConfig(fixture.MP_APPID, fixture.MP_SECRET))
+    if settings.wechat_mini is None:
+        settings = settings.with_(wechat_mini=WeChatAppConfig(fixture.MINI_APPID, fixture.MINI_SECRET))
     if not settings.database_url:
         settings = settings.with_(database_url=embedded_database_url())
     return settings
@@ -129,6 +131,8 @@ def _print_banner(settings: Settings, sim_state: SimulatorState, *, site_port: i
         "    (development only: the site then treats this browser as WeChat's; the simulator asks which test",
         "    user you are; the yellow banner switches back)",
         *mp_devsetup.banner_lines(settings, site=f"http://localhost:{site_port}", sim=sim),
+        f"  - Mini program: {sim}/_sim/mini gives a wx.login or phone code; POST it to",
+        f"    http://localhost:{site_port}/api/wechat/mini/login (README: WeChat mini program)",
         "",
         "  Test users:",
     ]

@@ -16,8 +16,9 @@ KINDS = (
     "signup", "login", "login_failed", "logout_others", "password_set", "password_changed", "bind", "unbind",
     "username_set", "display_name_changed", "session_ended", "merged", "disabled", "enabled", "sessions_ended",
     "wechat_revoked", "wechat_profile_changed", "account_deleted", "reauth", "username_changed",
+    "phone_added", "phone_removed",
 )
-METHODS = ("", "password", "wechat_qr", "wechat_embedded", "wechat_mp", "wechat_follow", "admin")
+METHODS = ("", "password", "wechat_qr", "wechat_embedded", "wechat_mp", "wechat_follow", "admin", "wechat_mini")
 ACTORS = ("user", "admin", "wechat")
 
 
@@ -100,6 +101,8 @@ def kind_label(kind: str) -> str:
         "wechat_profile_changed": _("WeChat profile changed"),
         "account_deleted": _("Account deleted"),
         "reauth": _("Confirmed it's you"),
+        "phone_added": _("Phone number added"),
+        "phone_removed": _("Phone number removed"),
     }
     return labels.get(kind, kind)
 
@@ -113,6 +116,7 @@ def method_label(method: str) -> str:
         "wechat_mp": _("Inside WeChat"),
         "wechat_follow": _("Following the official account"),
         "admin": _("By an administrator"),
+        "wechat_mini": _("WeChat mini program"),
     }
     return labels.get(method, method)
 
@@ -121,5 +125,7 @@ def client_label(client: str) -> str:
     """A stored coarse client ("Chrome on Windows") in the reader's language."""
     if not client or client == "Unknown client":
         return _("Unknown client")
+    if client == "WeChat mini program":  # a mini program's bearer token (webapp.wechat.mini)
+        return _("WeChat mini program")
     browser, sep, system = client.partition(" on ")
     return _("%(browser)s on %(system)s", browser=browser, system=system) if sep else client

@@ -36,3 +36,5 @@ flash_signer_key: web.AppKey[Signer] = web.AppKey("flash_signer")
 outcome_signer_key: web.AppKey[Signer] = web.AppKey("outcome_signer")
 # Signs OAuth states (by the site, and for the browser that started the flow).
 state_signer_key: web.AppKey[StateSigner] = web.AppKey("state_signer")
+# The valid bearer token (a mini program's session) an /api/* request was authenticated with.
+bearer_key = web.RequestKey("bearer_token", str)

@@ -46,6 +46,8 @@ class User(Base):
     avatar_fetch_due_at: Mapped[datetime | None]
     avatar_fetch_failures: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
     password_hash: Mapped[str | None] = mapped_column(Text)
+    # E.164, verified by WeChat (the mini program's getPhoneNumber); one number, one account.
+    phone: Mapped[str | None] = mapped_column(String(20), unique=True)
     # Set by an administrator: no login by any method, sessions ended.
     disabled_at: Mapped[datetime | None]
     # Last login or session activity (coarse): the refresh policy keeps tokens fresh only for recent users.
@@ -183,6 +185,8 @@ class WeChatIdentity(Base):
     scope: Mapped[str] = mapped_column(String(64), default="")
     access_token_enc: Mapped[str | None] = mapped_column(Text)
     refresh_token_enc: Mapped[str | None] = mapped_column(Text)
+    # Mini program only: WeChat's session_key, encrypted, replaced at each login, never shown to anyone.
+    session_key_enc: Mapped[str | None] = mapped_column(Text)
     access_expires_at: Mapped[datetime | None]
     refresh_expires_at: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(20), default="active")

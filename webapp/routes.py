@@ -12,6 +12,9 @@ from webapp.keys import settings_key
 from webapp.observability import views as observability  # observability
 from webapp.wechat import account_views as wechat_account
 from webapp.wechat import views as wechat
+from webapp.wechat.mini import settings_views as mini_settings
+from webapp.wechat.mini import views as mini_views
+from webapp.wechat.mini.runtime import mini_program
 from webapp.wechat.mp import follow as mp_follow
 from webapp.wechat.mp import views as mp_views
 from webapp.wechat.mp.runtime import follow_login_enabled
@@ -25,6 +28,7 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/readyz", observability.readyz, name="readyz")  # observability
     r.add_get("/metrics", observability.metrics, name="metrics")  # observability: METRICS_ALLOW only
     r.add_get("/api/me", pages.api_me, name="api_me")
+    r.add_post("/api/logout", mini_views.logout, name="api_logout")
     r.add_get("/lang/{locale}", pages.set_language, name="set_language")
     r.add_get("/MP_verify_{token:[A-Za-z0-9]+}.txt", pages.mp_verify, name="mp_verify")
     r.add_get("/avatars/{user_id:[0-9]{1,18}}/{hash:[0-9a-f]{16}}", avatars.avatar, name="avatar")
@@ -46,6 +50,7 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/settings/account/delete", closing_views.delete_page, name="delete_account_page")
     r.add_post("/settings/account/delete", closing_views.delete_account, name="delete_account")
     r.add_get("/settings/export", closing_views.export, name="export")
+    r.add_post("/settings/phone/remove", mini_settings.remove_phone, name="remove_phone")
 
     r.add_get("/auth/wechat/start", wechat.start, name="wechat_start")
     r.add_post("/auth/wechat/embed-state", wechat.embed_state, name="wechat_embed_state")
@@ -67,6 +72,9 @@ def setup_routes(app: web.Application) -> None:
         r.add_post("/auth/wechat/follow/qr", mp_follow.create_qr, name="wechat_follow_qr")
         r.add_get("/auth/wechat/follow/wait", mp_follow.wait, name="wechat_follow_wait")
         r.add_post("/auth/wechat/follow/claim", mp_follow.claim, name="wechat_follow_claim")
+    if mini_program(settings) is not None:  # the mini program's API: 404 until WECHAT_MINI_APPID is set
+        r.add_post("/api/wechat/mini/login", mini_views.login, name="wechat_mini_login")
+        r.add_post("/api/wechat/mini/phone", mini_views.phone, name="wechat_mini_phone")
     if settings.dev:  # `webapp dev` only: try the in-WeChat path from an ordinary browser
         r.add_get("/_dev/wechat-browser", pages.dev_wechat_browser, name="dev_wechat_browser")
     if settings.serve_static:

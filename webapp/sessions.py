@@ -31,6 +31,8 @@ COOKIE_NAME = "webapp_session"
 TOUCH_INTERVAL = timedelta(minutes=5)
 account_key = web.RequestKey("account", Account | None)  # type: ignore[arg-type]
 _PRESTORED = web.RequestKey("session_prestored", str)
+# The login method of a mini program's bearer token (webapp.wechat.mini): its row is never a cookie's session.
+BEARER_METHOD = "wechat_mini"
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,7 @@ class PostgresStorage(AbstractStorage):
             return Session(None, data=None, new=True, max_age=self.max_age)
         now = self._clock()
         row = await self._fetch(digest(key), now)
-        if row is None:
+        if row is None or (isinstance(row["data"], dict) and row["data"].get("auth_method") == BEARER_METHOD):
             return Session(None, data=None, new=True, max_age=self.max_age)
         data = row["data"] if isinstance(row["data"], dict) else {}
         # Expiry is the row's (sliding, in the database); aiohttp-session's own check against `created` is

@@ -56,6 +56,8 @@ class Settings:
     public_url: str = DEFAULT_PUBLIC_URL
     wechat_web: WeChatAppConfig | None = None
     wechat_mp: WeChatAppConfig | None = None
+    # The mini program (jscode2session, getuserphonenumber); unset: its /api/wechat/mini/* routes answer 404.
+    wechat_mini: WeChatAppConfig | None = None
     wechat_open_base: str = DEFAULT_OPEN_BASE
     wechat_api_base: str = DEFAULT_API_BASE
     wechat_js_url: str = DEFAULT_JS_URL
@@ -111,6 +113,7 @@ class Settings:
             "public_url": (get("PUBLIC_URL") or DEFAULT_PUBLIC_URL).rstrip("/"),
             "wechat_web": _app(get("WECHAT_WEB_APPID"), get("WECHAT_WEB_SECRET")),
             "wechat_mp": _app(get("WECHAT_MP_APPID"), get("WECHAT_MP_SECRET")),
+            "wechat_mini": _app(get("WECHAT_MINI_APPID"), get("WECHAT_MINI_SECRET")),
             "wechat_open_base": (get("WECHAT_OPEN_BASE") or DEFAULT_OPEN_BASE).rstrip("/"),
             "wechat_api_base": (get("WECHAT_API_BASE") or DEFAULT_API_BASE).rstrip("/"),
             "wechat_js_url": get("WECHAT_JS_URL") or DEFAULT_JS_URL,

@@ -37,6 +37,7 @@ async def test_signup_logs_the_new_user_in(auth: AuthActions) -> None:
         "has_password": True,
         "avatar": None,
         "wechat": [],
+        "phone": None,
     }
     home = await (await auth.client.get("/")).text()
     assert "Welcome! Your account is ready." in home

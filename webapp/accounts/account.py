@@ -11,7 +11,7 @@ from typing import Any
 # Identities come as JSON already shaped for /api/me (times in UTC with a Z).
 LOAD_SESSION_SQL = """
 SELECT s.data, s.last_seen_at,
-       u.id, u.username, u.display_name, u.password_hash IS NOT NULL AS has_password, u.created_at,
+       u.id, u.username, u.display_name, u.password_hash IS NOT NULL AS has_password, u.created_at, u.phone,
        a.sha256 AS avatar_sha,
        COALESCE(w.identities, '[]'::json) AS wechat
 FROM web_sessions s
@@ -41,6 +41,7 @@ class Account:
     created_at: datetime
     avatar_sha: str | None = None
     wechat: tuple[Mapping[str, Any], ...] = ()
+    phone: str | None = None  # E.164, verified by WeChat (mini program)
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Account:
@@ -53,6 +54,7 @@ class Account:
             created_at=row["created_at"],
             avatar_sha=row.get("avatar_sha"),
             wechat=tuple(row.get("wechat") or ()),
+            phone=row.get("phone"),
         )
 
     def avatar_url(self, public_url: str) -> str | None:
@@ -68,6 +70,7 @@ class Account:
             "has_password": self.has_password,
             "avatar": self.avatar_url(public_url),
             "wechat": [dict(identity) for identity in self.wechat],
+            "phone": self.phone,
         }
 
 

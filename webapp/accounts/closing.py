@@ -64,7 +64,7 @@ async def export_account(db: Database, *, user_id: int, public_url: str, now: da
         "exported_at": _iso(now),
         "profile": {
             "id": user.id, "username": user.username, "display_name": user.display_name,
-            "has_password": user.password_hash is not None, "created_at": _iso(user.created_at),
+            "has_password": user.password_hash is not None, "created_at": _iso(user.created_at), "phone": user.phone,
             "avatar": f"{public_url}{avatar_path(user.id, avatar.sha256)}" if avatar else None,
         },
         "wechat": [_identity(i) for i in identities],

@@ -1,4 +1,4 @@
-"""WHO on the command line: a user id, a username, an openid or a unionid, optionally prefixed by its kind."""
+"""WHO on the command line: a user id, a username, an openid, a unionid or a phone number, optionally prefixed by its kind."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from webapp.admin.errors import AmbiguousUser, UnknownUser
 from webapp.models import User, WeChatIdentity, WeChatUnion
 
-KINDS = ("id", "username", "openid", "unionid")
+KINDS = ("id", "username", "openid", "unionid", "phone")
 BIGINT_MAX = 2**63 - 1
 
 
@@ -65,6 +65,8 @@ def _query(kind: str, value: str) -> Select[tuple[int]] | None:
         return select(User.id).where(or_(User.username_key == username_key(value), User.username == value))
     if kind == "openid":
         return select(WeChatIdentity.user_id).where(WeChatIdentity.openid == value)
+    if kind == "phone":  # E.164, as stored: phone:+8613800138000
+        return select(User.id).where(User.phone == value) if value.startswith("+") else None
     return select(WeChatUnion.user_id).where(WeChatUnion.unionid == value).union(
         select(WeChatIdentity.user_id).where(WeChatIdentity.unionid == value)
     )

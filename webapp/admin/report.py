@@ -16,6 +16,7 @@ def report_json(report: UserReport) -> dict[str, Any]:
         "username": user.username,
         "display_name": user.display_name,
         "has_password": user.password_hash is not None,
+        "phone": user.phone,
         "wechat": [
             {**identity_json(i), "app_kind": i.app_kind, "refresh_error": i.refresh_error, "created_at": iso(i.created_at)}
             for i in report.identities
@@ -50,7 +51,7 @@ def report_text(report: UserReport) -> str:
         f"User {data['id']}: {data['username'] or '(no username)'} — {data['display_name'] or '(no display name)'}",
         f"  password: {_yes(data['has_password'])}   disabled: "
         + (f"yes, since {data['disabled_at']}" if data["disabled"] else "no"),
-        f"  created: {data['created_at']}   last seen: {data['last_seen_at']}",
+        f"  created: {data['created_at']}   last seen: {data['last_seen_at']}   phone: {data['phone'] or '-'}",
         f"WeChat identities ({len(data['wechat'])}):",
         *(
             f"  {w['appid']} ({w['app_kind']})  openid {w['openid']}  unionid {w['unionid'] or '-'}  "

@@ -43,6 +43,7 @@ ENCRYPTED_COLUMNS = (
     EncryptedColumn(WeChatIdentity.__table__.c.id, WeChatIdentity.__table__.c.access_token_enc),
     EncryptedColumn(WeChatIdentity.__table__.c.id, WeChatIdentity.__table__.c.refresh_token_enc),
     EncryptedColumn(AppToken.__table__.c.appid, AppToken.__table__.c.token_enc),
+    EncryptedColumn(WeChatIdentity.__table__.c.id, WeChatIdentity.__table__.c.session_key_enc),  # mini program
 )
 
 

@@ -7,7 +7,7 @@ import logging
 logger = logging.getLogger("webapp.metrics")
 
 OTHER = "other"
-LOGIN_METHODS = frozenset({"password", "wechat_qr", "wechat_embedded", "wechat_mp", "wechat_follow"})
+LOGIN_METHODS = frozenset({"password", "wechat_qr", "wechat_embedded", "wechat_mp", "wechat_follow", "wechat_mini"})
 LOGIN_OUTCOMES = frozenset(
     {"success", "failure", "throttled", "disabled", "error", "cancelled", "expired", "denied", "conflict", "snapshot"}
 )
@@ -21,6 +21,8 @@ WECHAT_ENDPOINTS = frozenset(
         "/cgi-bin/stable_token",
         "/cgi-bin/qrcode/create",
         "/cgi-bin/user/info",
+        "/sns/jscode2session",
+        "/wxa/business/getuserphonenumber",
         "avatar",
     }
 )
@@ -28,7 +30,7 @@ WECHAT_ENDPOINTS = frozenset(
 WECHAT_ERRCODES = frozenset(
     {"0", "-1", "transport"}
     | {str(c) for c in (40001, 40002, 40003, 40013, 40014, 40029, 40030, 40125, 40163, 40164, 41001, 41002)}
-    | {str(c) for c in (41003, 41004, 41008, 41009, 42001, 42002, 42003, 45009, 45011, 48001, 50001)}
+    | {str(c) for c in (41003, 41004, 41008, 41009, 42001, 42002, 42003, 45009, 45011, 47001, 48001, 50001, 40226)}
 )
 REFRESH_OUTCOMES = frozenset({"refreshed", "reauth_required", "failed", "skipped", "parked", "profile_synced"})
 OAUTH_STATE_EVENTS = frozenset({"created", "completed", "expired", "rejected"})

@@ -24,7 +24,7 @@ from yarl import URL
 from webapp.text import clean_text
 from webapp.wechat.errors import MalformedResponse
 
-AppKind = Literal["website", "official_account"]
+AppKind = Literal["website", "official_account", "mini_program"]
 
 NICKNAME_MAX = 100  # what the site shows and stores, login and refresher alike
 URL_MAX = 1024
@@ -37,7 +37,7 @@ MAX_TOKEN_LIFETIME = timedelta(days=1)  # WeChat says 7200 s; anything longer is
 
 @dataclass(frozen=True)
 class WeChatApp:
-    """One WeChat application: a website app (QR login) or an official account (in-WeChat login)."""
+    """One WeChat application: a website app (QR login), an official account (in-WeChat login) or a mini program."""
 
     appid: str
     secret: str = field(repr=False)

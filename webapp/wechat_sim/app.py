@@ -15,6 +15,7 @@ from webapp.wechat_sim import (
     control,
     control_misc,
     home,
+    mini_views,
     mp_control,
     mp_pages,
     oauth_views,
@@ -52,6 +53,10 @@ def _wechat_routes(app: web.Application) -> None:
                           ("/cgi-bin/user/info", cgi_views.user_info)):
         r.add_get(path, handler)
         r.add_post(path, handler)
+    r.add_get("/sns/jscode2session", mini_views.jscode2session)
+    r.add_post("/sns/jscode2session", mini_views.jscode2session)
+    r.add_get("/wxa/business/getuserphonenumber", mini_views.getuserphonenumber)
+    r.add_post("/wxa/business/getuserphonenumber", mini_views.getuserphonenumber)
     r.add_get("/cgi-bin/showqrcode", cgi_views.showqrcode, name="showqrcode")
     r.add_get("/q/{qr_id}", mp_pages.phone, name="mp_phone")
     r.add_get("/mmopen/{user_id}/{size}", home.avatar_image, name="avatar")
@@ -79,6 +84,11 @@ def _control_routes(app: web.Application) -> None:
     r.add_post("/_sim/api/reset", control_misc.reset)
     r.add_get("/_sim/api/stats", control_misc.stats)
     _mp_control_routes(app)
+    r.add_post("/_sim/api/mini/login-code", mini_views.login_code)
+    r.add_post("/_sim/api/mini/phone-code", mini_views.phone_code)
+    r.add_post("/_sim/api/mini/risky", mini_views.risky)
+    r.add_get("/_sim/mini", mini_views.page, name="mini_page")
+    r.add_post("/_sim/mini", mini_views.page)
     r.add_get("/_sim/demo/callback", home.demo_callback, name="demo_callback")
     r.add_get("/_sim/demo/embedded", home.demo_embedded, name="demo_embedded")
     r.add_static("/_sim/static", STATIC_DIR, name="static")

@@ -38,6 +38,7 @@ def user_json(state: SimulatorState, user: SimUser, base: str) -> dict[str, Any]
     return {"id": user.id, "nickname": state.profiles.nickname(user),
             "headimgurl": state.profiles.headimgurl(user, base),
             "unionid": fixture.unionid(user.id),
+            "phone": {"country_code": user.phone[0], "number": user.phone[1]} if user.phone else None,
             "openids": {a.appid: fixture.openid(a, user.id) for a in fixture.apps},
             "follows": [a.appid for a in fixture.apps if state.followers.get(a.appid, user.id) is not None]}
 
@@ -143,6 +144,8 @@ async def issue_code(request: web.Request) -> web.Response:
     state, data = sim_state(request), await json_body(request)
     app = _app_or_400(state, data.get("appid"))
     user_id = _user_id(state, data.get("user")) or 0
+    if app.kind not in DEFAULT_SCOPE:
+        return json_error(400, f"{app.appid} is a {app.kind}: use /_sim/api/mini/login-code")
     scope = data.get("scope") or DEFAULT_SCOPE[app.kind]
     if scope not in VALID_SCOPES[app.kind]:
         return json_error(400, f"scope {scope!r} is not valid for a {app.kind} app")

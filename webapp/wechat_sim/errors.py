@@ -16,6 +16,7 @@ INVALID_CODE = 40029
 INVALID_REFRESH_TOKEN = 40030
 INVALID_APPSECRET = 40125
 CODE_BEEN_USED = 40163
+CODE_BLOCKED = 40226
 ACCESS_TOKEN_MISSING = 41001
 APPID_MISSING = 41002
 REFRESH_TOKEN_MISSING = 41003
@@ -45,6 +46,7 @@ ERRMSG: dict[int, str] = {
     INVALID_REFRESH_TOKEN: "invalid refresh_token",
     INVALID_APPSECRET: "invalid appsecret",
     CODE_BEEN_USED: "code been used",
+    CODE_BLOCKED: "code blocked",
     ACCESS_TOKEN_MISSING: "access_token missing",
     APPID_MISSING: "appid missing",
     REFRESH_TOKEN_MISSING: "refresh_token missing",

@@ -28,8 +28,8 @@ async def sleep_while_connected(request: web.Request, seconds: float) -> bool:
 
 
 def _content_type(path: str) -> str:
-    """/cgi-bin answers JSON as application/json; /sns as text/plain."""
-    return CGI_CONTENT_TYPE if path.startswith("/cgi-bin/") else SNS_CONTENT_TYPE
+    """/cgi-bin and /wxa answer JSON as application/json; /sns as text/plain."""
+    return CGI_CONTENT_TYPE if path.startswith(("/cgi-bin/", "/wxa/")) else SNS_CONTENT_TYPE
 
 
 async def _apply(request: web.Request, fault: Fault, handler: Handler) -> web.StreamResponse | None:

@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-MASKED_PARAMS = frozenset({"secret", "code", "access_token", "refresh_token"})
+MASKED_PARAMS = frozenset({"secret", "code", "js_code", "access_token", "refresh_token", "session_key"})
 CALL_LOG_SIZE = 1000
-LOGGED_PREFIXES = ("/sns/", "/cgi-bin/")
+LOGGED_PREFIXES = ("/sns/", "/cgi-bin/", "/wxa/")
 DEFAULT_PREFIX = "/sns/"
 PUSH_KINDS = ("duplicate", "drop")
 MAX_DELAY_S = 600.0
@@ -150,7 +150,7 @@ def mask_params(params: Mapping[str, str]) -> dict[str, str]:
 
 
 class CallLog:
-    """The last CALL_LOG_SIZE /sns and /cgi-bin calls: path, masked query, errcode."""
+    """The last CALL_LOG_SIZE /sns, /cgi-bin and /wxa calls: path, masked query, errcode."""
 
     def __init__(self) -> None:
         self.entries: deque[dict[str, Any]] = deque(maxlen=CALL_LOG_SIZE)

@@ -10,7 +10,8 @@ from typing import Any, Literal
 from webapp.wechat_sim import ids
 from webapp.wechat_sim.push_config import PushConfig, push_from_fixture
 
-AppKind = Literal["website", "official_account"]
+AppKind = Literal["website", "official_account", "mini_program"]
+Phone = tuple[str, str]  # (country code, number without it)
 
 OPEN_PLATFORM_ID = "wechat-sim-open-platform"
 WEBSITE_APPID = "wx5f3a9c1e7b2d4068"
@@ -19,6 +20,10 @@ MP_APPID = "wx8e2b7d4a1c9f3065"
 MP_SECRET = "4d7a0c3f6b9e2d5a8c1f4b7e0d3a6c59"
 UNBOUND_APPID = "wx1c6e9b3f5a8d2470"
 UNBOUND_SECRET = "e2a5d8b1c4f7a0e3d6b9c2f5a8e1d4b7"
+MINI_APPID = "wx3d8a6f1c9e2b5047"
+MINI_SECRET = "7c2e9a4f1b6d3e8a5c0f7b2d9e4a1c63"
+UNBOUND_MINI_APPID = "wx6b1f4d9a2e7c3058"
+UNBOUND_MINI_SECRET = "1f8c3a6e9b2d5f0a7c4e1b8d3a6f9c25"
 DEFAULT_CALLBACK_HOSTS = ("localhost", "127.0.0.1")
 
 
@@ -48,12 +53,14 @@ class SimApp:
 
 @dataclass(frozen=True)
 class SimUser:
-    """A test WeChat user."""
+    """A test WeChat user; `phone` is the number bound to their WeChat (None: they have none)."""
 
     id: int
     nickname: str
     has_avatar: bool = True
     follows: tuple[str, ...] = ()
+    phone: Phone | None = None
+    risky: bool = False  # WeChat's risk control blocks their mini program logins (40226)
 
 
 @dataclass(frozen=True)
@@ -87,6 +94,10 @@ class Fixture:
         user_id = self._users_by_openid.get((appid, openid))
         return None if user_id is None else self._users_by_id[user_id]
 
+    def mini_programs(self) -> tuple[SimApp, ...]:
+        """The mini programs, the bound one first."""
+        return tuple(sorted((a for a in self.apps if a.kind == "mini_program"), key=lambda a: not a.bound))
+
     def official_account(self) -> SimApp | None:
         """Return the first official account (the default target of the mp control API)."""
         return next((a for a in self.apps if a.kind == "official_account"), None)
@@ -101,15 +112,21 @@ class Fixture:
 
 
 def default_fixture() -> Fixture:
-    """Return the built-in fixture: two bound apps, one unbound app, five users."""
+    """Return the built-in fixture: website app, official account and mini program bound, two unbound apps, five users.
+
+    Phone numbers: mainland for users 1, 2 and 4 (2 and 4 share one), Hong Kong for user 3, none for user 5.
+    """
     apps = (
         SimApp(WEBSITE_APPID, WEBSITE_SECRET, "website", "模拟网站应用"),
         SimApp(MP_APPID, MP_SECRET, "official_account", "模拟服务号"),
         SimApp(UNBOUND_APPID, UNBOUND_SECRET, "website", "未绑定开放平台的网站应用", bound=False),
+        SimApp(MINI_APPID, MINI_SECRET, "mini_program", "模拟小程序"),
+        SimApp(UNBOUND_MINI_APPID, UNBOUND_MINI_SECRET, "mini_program", "未绑定开放平台的小程序", bound=False),
     )
     users = (
-        SimUser(1, "张伟"), SimUser(2, "李娜🌸"), SimUser(3, "Wang 小明"),
-        SimUser(4, "🐼熊猫"), SimUser(5, "Ömer·阿里"),
+        SimUser(1, "张伟", phone=("86", "13800138001")), SimUser(2, "李娜🌸", phone=("86", "13900139002")),
+        SimUser(3, "Wang 小明", phone=("852", "61234567")),
+        SimUser(4, "🐼熊猫", phone=("86", "13900139002")), SimUser(5, "Ömer·阿里"),
     )
     return Fixture(apps=apps, users=users)
 
@@ -121,10 +138,19 @@ def fixture_from_json(data: dict[str, Any]) -> Fixture:
                tuple(a.get("callback_hosts", DEFAULT_CALLBACK_HOSTS)), push_from_fixture(a))
         for a in data["apps"]
     )
-    users = tuple(SimUser(int(u["id"]), u["nickname"], u.get("has_avatar", True), tuple(u.get("follows", ())))
+    users = tuple(SimUser(int(u["id"]), u["nickname"], u.get("has_avatar", True), tuple(u.get("follows", ())),
+                          _phone(u), bool(u.get("risky", False)))
                   for u in data["users"])
     return Fixture(apps=apps, users=users, open_platform=data.get("open_platform", OPEN_PLATFORM_ID),
                    new_grant_revokes_previous=bool(data.get("new_grant_revokes_previous", False)))
+
+
+def _phone(user: dict[str, Any]) -> Phone | None:
+    """A user's phone from JSON: {"country_code": "86", "number": "138…"}, null for none; mainland by default."""
+    if "phone" not in user:
+        return ("86", f"138{int(user['id']) % 10**8:08d}")
+    phone = user["phone"]
+    return None if phone is None else (str(phone["country_code"]), str(phone["number"]))
 
 
 def load_fixture(path: Path) -> Fixture:

@@ -10,6 +10,7 @@ from webapp.wechat_sim.clock import SimClock
 from webapp.wechat_sim.faults import CallLog, FaultBook
 from webapp.wechat_sim.fixture import Fixture, default_fixture, load_fixture
 from webapp.wechat_sim.grants import GrantBook
+from webapp.wechat_sim.mini_codes import MiniBook
 from webapp.wechat_sim.mp_qrcodes import QrCodeBook
 from webapp.wechat_sim.mp_users import FollowerBook, ProfileBook
 from webapp.wechat_sim.push_config import PushConfig, push_from_env
@@ -45,6 +46,7 @@ class SimulatorState:
         self.qr = QrBook(self.clock.now)
         self.app_tokens = AppTokenBook(self.clock.now)
         self.qrcodes = QrCodeBook(self.clock.now)
+        self.mini = MiniBook(self.clock.now, frozenset(u.id for u in self.fixture.users if u.risky))
         self.followers = FollowerBook(self.fixture, self.clock.now)
         self.profiles = ProfileBook()
         self.push_configs: dict[str, PushConfig] = dict(self._initial_push)
