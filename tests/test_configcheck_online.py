@@ -64,3 +64,13 @@ def test_an_appid_of_the_wrong_shape_never_shows_its_flow_as_served() -> None:
     assert not ok
     assert not any(line.startswith("serves QR login") for line in marked(text, "✓")), text
     assert "QR login on WeChat's page (redirect) and the QR embedded in /login (wxLogin.js) will not work" in text
+
+
+async def test_the_mini_programs_credentials_are_asked_too(sim_server: Sim) -> None:  # noqa: F811
+    ok, text = await online(sim_server, WECHAT_MINI_APPID=sim.MINI_APPID, WECHAT_MINI_SECRET=sim.MINI_SECRET)
+    assert ok and "WeChat accepts WECHAT_MINI_APPID and WECHAT_MINI_SECRET" in text, text
+    ok, text = await online(sim_server, WECHAT_MINI_APPID=sim.MINI_APPID, WECHAT_MINI_SECRET=OTHER_SECRET)
+    assert not ok
+    [problem] = [line for line in marked(text, "✗") if "WeChat" in line]
+    assert problem.startswith("WeChat refuses WECHAT_MINI_SECRET"), text
+    assert not any(line.startswith("serves the mini program") for line in marked(text, "✓")), text

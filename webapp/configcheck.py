@@ -53,8 +53,8 @@ def report(settings: Settings, online: Mapping[str, Verdict] | None = None) -> t
         "QR login on WeChat's page (redirect) and the QR embedded in /login (wxLogin.js)"))
     _app(r, "Official account (WECHAT_MP_*)", "WECHAT_MP", settings.wechat_mp, verdicts.get("WECHAT_MP"), serves=(
         "login inside WeChat's browser (snsapi_base, then snsapi_userinfo once)"))
-    _app(r, "Mini program (WECHAT_MINI_*)", "WECHAT_MINI", settings.wechat_mini, serves=(
-        "the mini program's API (/api/wechat/mini/login and /phone, bearer tokens)"))
+    _app(r, "Mini program (WECHAT_MINI_*)", "WECHAT_MINI", settings.wechat_mini, verdicts.get("WECHAT_MINI"),
+         serves="the mini program's API (/api/wechat/mini/login and /phone, bearer tokens)")
     _apps_together(r, settings)
     _mp_server(r, settings)
     _endpoints(r, settings)

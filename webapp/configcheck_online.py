@@ -29,7 +29,7 @@ class Verdict:
 
 
 async def probe(settings: Settings) -> dict[str, Verdict]:
-    """One verdict per configured app, keyed by its variables' prefix (WECHAT_WEB, WECHAT_MP)."""
+    """One verdict per configured app, keyed by its variables' prefix (WECHAT_WEB, WECHAT_MP, WECHAT_MINI)."""
     verdicts: dict[str, Verdict] = {}
     async with aiohttp.ClientSession(timeout=TIMEOUT) as http:
         if _complete(settings.wechat_web):
@@ -37,7 +37,12 @@ async def probe(settings: Settings) -> dict[str, Verdict]:
             verdicts["WECHAT_WEB"] = await _website(http, settings.wechat_api_base, settings.wechat_web)
         if _complete(settings.wechat_mp):
             assert settings.wechat_mp is not None
-            verdicts["WECHAT_MP"] = await _official_account(http, settings.wechat_api_base, settings.wechat_mp)
+            verdicts["WECHAT_MP"] = await _app_token(http, settings.wechat_api_base, settings.wechat_mp, "WECHAT_MP")
+        if _complete(settings.wechat_mini):
+            assert settings.wechat_mini is not None
+            verdicts["WECHAT_MINI"] = await _app_token(
+                http, settings.wechat_api_base, settings.wechat_mini, "WECHAT_MINI"
+            )
     return verdicts
 
 
@@ -57,19 +62,20 @@ async def _website(http: aiohttp.ClientSession, base: str, app: WeChatAppConfig)
     return _credential_verdict("WECHAT_WEB", app, answer)
 
 
-async def _official_account(http: aiohttp.ClientSession, base: str, app: WeChatAppConfig) -> Verdict:
+async def _app_token(http: aiohttp.ClientSession, base: str, app: WeChatAppConfig, prefix: str) -> Verdict:
+    """An official account or a mini program: both have an interface token (stable_token) to ask for."""
     body = {"grant_type": "client_credential", "appid": app.appid, "secret": app.secret, "force_refresh": False}
     answer = await _call(http, "POST", f"{base}/cgi-bin/stable_token", json=body)
     if isinstance(answer, Verdict):
         return answer
     if isinstance(answer.get("access_token"), str) and not answer.get("errcode"):
-        return Verdict(True, "WeChat accepts WECHAT_MP_APPID and WECHAT_MP_SECRET (stable_token answered a token)")
+        return Verdict(True, f"WeChat accepts {prefix}_APPID and {prefix}_SECRET (stable_token answered a token)")
     if answer.get("errcode") == 40164:
-        return Verdict(False, "WeChat refuses this server's IP address (40164): add it in the official account's "
-                              "基本配置 → IP白名单; the AppID and secret could not be checked")
+        return Verdict(False, "WeChat refuses this server's IP address (40164): add it to the app's IP whitelist "
+                              "(基本配置 → IP白名单); the AppID and secret could not be checked")
     if answer.get("errcode") == 40243:
-        return Verdict(False, "WECHAT_MP_SECRET is frozen (40243): unfreeze or reset it in 基本配置")
-    return _credential_verdict("WECHAT_MP", app, answer)
+        return Verdict(False, f"{prefix}_SECRET is frozen (40243): unfreeze or reset it in the app's console")
+    return _credential_verdict(prefix, app, answer)
 
 
 def _credential_verdict(prefix: str, app: WeChatAppConfig, answer: Mapping[str, Any]) -> Verdict:
