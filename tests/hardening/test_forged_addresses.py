@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from tests.hardening.conftest import PASSWORD, MakeWorld
 from tests.wechat.harness import Browser
-from webapp.csrf import CSRF_HEADER
+from webapp.accounts.throttle import LIMITS
 from webapp.models import WebSession
 
 CLIENT = "203.0.113.7"
@@ -22,17 +22,18 @@ def through_proxy(browser: Browser, forged: str) -> CIMultiDict[str]:
     return CIMultiDict([*browser.headers.items(), ("X-Forwarded-For", forged), ("X-Forwarded-For", CLIENT)])
 
 
-async def test_forged_first_lines_do_not_buy_more_wechat_flows(make_world: MakeWorld) -> None:
-    world = await make_world(state_rate_limit=3, trusted_proxies=frozenset({"127.0.0.1"}))
+async def test_forged_first_lines_do_not_buy_more_password_guesses(make_world: MakeWorld) -> None:
+    """The one limit keyed on the client address (password guesses: 20 per 15 minutes) keys on the proxy's word."""
+    world = await make_world(trusted_proxies=frozenset({"127.0.0.1"}))
     browser = world.browser()
     token = await browser.csrf("/login")
     statuses = []
-    for n in range(5):
+    for n in range(LIMITS["ip"] + 1):  # another username each time: only the address limit can refuse
         headers = through_proxy(browser, f"198.51.100.{n}")
-        headers.update({"Accept": "application/json", CSRF_HEADER: token})
-        resp = await browser.site.post("/auth/wechat/embed-state", headers=headers, allow_redirects=False)
+        form = {"csrf_token": token, "username": f"nobody{n}", "password": "wrong password"}
+        resp = await browser.site.post("/login", data=form, headers=headers, allow_redirects=False)
         statuses.append(resp.status)
-    assert statuses == [200, 200, 200, 429, 429]
+    assert statuses == [400] * LIMITS["ip"] + [429], statuses
 
 
 async def test_the_session_records_the_proxys_word_not_the_forged_text(make_world: MakeWorld) -> None:
