@@ -71,7 +71,7 @@ def scans(plan: Any) -> list[tuple[str, str]]:
 HOT_QUERIES: dict[str, tuple[str, tuple[Any, ...]]] = {
     "session load (every logged-in request)": (LOAD_SESSION_SQL, ("0" * 32, T0)),
     "state claim (every callback)": (
-        states._CLAIM_SQL, ("s42", "hash", T0, "nonce-hash")
+        states._CLAIM_SQL, ("k" * 22, "login", "qr", "wxapp", "/", T0, T0, "hash")
     ),
     "returning login (every returning user's callback)": (
         RETURNING_LOGIN,
@@ -80,7 +80,7 @@ HOT_QUERIES: dict[str, tuple[str, tuple[Any, ...]]] = {
     ),
     "refresher claim": (refresh_sql.CLAIM, (T0, T0 + timedelta(minutes=2), ["wxapp"], 200)),
     "throttle count (every password check)": (throttle._COUNT_SQL, ("k42", "127.0.0.1", T0 - throttle.WINDOW)),
-    "rate limit hit (every flow start)": (HIT_SQL, ("flow:127.0.0.1", T0)),
+    "rate limit hit (site budgets: sign-ups, follow-login QR codes)": (HIT_SQL, ("signup:site", T0)),
 }
 
 
