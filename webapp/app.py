@@ -13,6 +13,7 @@ from aiohttp import web
 from aiohttp_session import session_middleware
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
+from webapp.assets import static_cache_control
 from webapp.clock import utcnow
 from webapp.cookies import Signer, apply_pending
 from webapp.crypto import TokenCipher
@@ -79,6 +80,7 @@ def create_app(
     setup_routes(app)
     app.on_response_prepare.append(apply_pending)
     app.on_response_prepare.append(add_security_headers)
+    app.on_response_prepare.append(static_cache_control)
     setup_observability(app)  # observability: outermost middleware, X-Request-ID header, pool gauge, schema head
     app.cleanup_ctx.append(_database_context(owns_engine))
     app.cleanup_ctx.append(_http_context(http, wechat_sleep))

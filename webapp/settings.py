@@ -84,6 +84,10 @@ class Settings:
     database_pool_mode: str = "session"
     database_pool_size: int = 10
     dev: bool = False
+    # The operator's own name and pages (titles, header, WeChat-facing texts; links on sign-up and login).
+    site_name: str = "Webapp"
+    privacy_url: str = ""
+    terms_url: str = ""
     # Variables that could not be parsed, reported by problems() (from_env never raises).
     env_problems: tuple[str, ...] = ()
 
@@ -116,6 +120,9 @@ class Settings:
             "log_format": (get("LOG_FORMAT") or "text").lower(),
             "event_loop": (get("EVENT_LOOP") or "uvloop").lower(),
             "database_pool_mode": (get("DATABASE_POOL_MODE") or "session").lower(),
+            "site_name": (get("SITE_NAME") or "Webapp")[:60],
+            "privacy_url": get("PRIVACY_URL") or "",
+            "terms_url": get("TERMS_URL") or "",
         }
         values["env_problems"] = tuple(parse_problems)
         values.update(overrides)
@@ -159,6 +166,9 @@ class Settings:
             )
         problems.extend(self._operation_problems())
         problems.extend(_mp_push_problems(self))
+        for name, value in (("PRIVACY_URL", self.privacy_url), ("TERMS_URL", self.terms_url)):
+            if value and URL(value).scheme not in ("http", "https"):
+                problems.append(f"{name} must be an http(s) address of the page, e.g. https://www.example.com/{name[:-4].lower()}.")
         return problems
 
     def _operation_problems(self) -> list[str]:

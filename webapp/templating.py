@@ -11,6 +11,7 @@ from aiohttp_session import get_session
 
 from webapp import i18n
 from webapp.accounts.account import avatar_path
+from webapp.assets import static_url
 from webapp.avatars.default import default_avatar
 from webapp.cookies import delete_later, set_later
 from webapp.keys import clock_key, flash_signer_key, settings_key
@@ -54,7 +55,12 @@ async def base_context(request: web.Request, *, without_session: bool = False) -
         user, identity = request.get(account_key), None
     else:
         user, identity = await current_user(request), (await get_session(request)).identity
+    settings = request.app[settings_key]
     return {
+        "site_name": settings.site_name,
+        "privacy_url": settings.privacy_url,
+        "terms_url": settings.terms_url,
+        "static_url": lambda path: static_url(settings.static_dir, path),
         "current_user": user,
         "csrf_token": LazyToken(request, identity),
         "locale": request.get(i18n.locale_key, i18n.DEFAULT_LOCALE),
