@@ -160,3 +160,33 @@ async def test_a_keyboard_alone_logs_in_and_a_failed_try_starts_at_the_error(
     await page.wait_for_url(f"{site.url}/")
     me = await person.me(site)
     assert me is not None and me["username"] == "keyboard"
+
+
+def contrast_of(png: bytes) -> float:
+    """WCAG contrast between the darkest and the lightest pixel of a picture."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    def luminance(value: int) -> float:
+        c = value / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    lows, highs = Image.open(BytesIO(png)).convert("L").getextrema()
+    darkest, lightest = luminance(lows), luminance(highs)
+    return (lightest + 0.05) / (darkest + 0.05)
+
+
+async def test_in_dark_mode_both_qr_codes_stay_dark_on_white(live: StartSite, new_person: NewPerson) -> None:
+    site = await follow_login_site(live)
+    person = await new_person(**DESKTOP, color_scheme="dark")
+    page = person.page
+    await page.goto(f"{site.url}/login")
+    qr = page.frame_locator("#wechat-qr iframe").locator("img.qrcode")
+    await expect(qr).to_be_visible()
+    await page.locator("#follow-login-option summary").click()
+    await expect(page.locator("#follow-login-qr")).to_be_visible()
+    for frame in (page.locator("#wechat-qr"), page.locator(".follow-qr")):
+        assert await frame.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(255, 255, 255)"
+    assert contrast_of(await page.locator("#follow-login-qr").screenshot()) >= 7
+    assert contrast_of(await qr.screenshot()) >= 7
