@@ -78,12 +78,23 @@ async def render(
     *,
     status: int = 200,
     without_session: bool = False,
+    public: bool = False,
 ) -> web.Response:
-    """Render a page (no-store: pages can carry personal data)."""
+    """Render a page: no-store unless it is `public` and shown to nobody logged in (see cache_control)."""
     full = {**await base_context(request, without_session=without_session), **(context or {})}
     response = aiohttp_jinja2.render_template(template, request, full, status=status)
-    response.headers["Cache-Control"] = "no-store"
+    response.headers["Cache-Control"] = cache_control(public=public and full["current_user"] is None)
     return response
+
+
+def cache_control(*, public: bool) -> str:
+    """How a page may be kept: never stored when it can hold personal data or secrets; otherwise kept for
+    the back button (bfcache) and checked again on every new visit.
+
+    A public page may carry a CSRF token (the login and sign-up forms): it is bound to this browser's
+    session cookie and stays valid, so a page brought back by the back button still submits.
+    """
+    return "private, no-cache" if public else "no-store"
 
 
 async def flash(request: web.Request, message: str, category: str = "info") -> None:

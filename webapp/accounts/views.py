@@ -243,13 +243,15 @@ async def _render_login(
     notice = _("Log in to see that page.") if why == "login_required" else ""
     context: dict[str, Any] = {"form": form, "next": next_path, "notice": notice}
     context.update(await wechat_panel.login_options(request, next_path))
-    return await render(request, "accounts/login.html", context, status=status)
+    return await render(request, "accounts/login.html", context, status=status, public=True)
 
 
 async def _render_signup(
     request: web.Request, form: forms.SignupForm, next_path: str, *, status: int = 200
 ) -> web.Response:
-    return await render(request, "accounts/signup.html", {"form": form, "next": next_path}, status=status)
+    return await render(
+        request, "accounts/signup.html", {"form": form, "next": next_path}, status=status, public=True
+    )
 
 
 async def _render_confirm(
