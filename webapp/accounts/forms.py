@@ -112,21 +112,26 @@ class SignupForm(_Form):
     username: str = ""
     display_name: str = ""
     password: str = field(default="", repr=False)
+    consent: bool = False
     errors: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def parse(cls, data: Mapping[str, Any]) -> SignupForm:
-        """Read and validate the POSTed fields."""
+    def parse(cls, data: Mapping[str, Any], *, consent_required: bool = False) -> SignupForm:
+        """Read and validate the POSTed fields (the privacy consent box must be ticked when there is a policy)."""
         username = normalize_username(field_text(data, "username"))
         display_name = _display_name(data)
         password, confirm = field_text(data, "password"), field_text(data, "confirm")
+        consent = field_text(data, "consent") == "yes"
         errors = _collect(
             username=username_error(username),
             display_name=display_name_error(display_name),
             password=password_error(password),
             confirm=_confirm_error(password, confirm),
+            consent=_("To create an account, agree to the privacy policy.") if consent_required and not consent else None,
         )
-        return cls(username=_echo(username), display_name=_echo(display_name), password=password, errors=errors)
+        return cls(
+            username=_echo(username), display_name=_echo(display_name), password=password, consent=consent, errors=errors
+        )
 
 
 @dataclass

@@ -24,7 +24,7 @@ from webapp.accounts.session import (
 from webapp.clientinfo import client_ip, coarse_client
 from webapp.i18n import gettext as _
 from webapp.i18n import ngettext
-from webapp.keys import clock_key, database_key, passwords_key
+from webapp.keys import clock_key, database_key, passwords_key, settings_key
 from webapp.observability import metrics
 from webapp.security import safe_next
 from webapp.templating import flash, render
@@ -82,13 +82,15 @@ async def signup(request: web.Request) -> web.StreamResponse:
     """Create the account and log it in; the form again with errors otherwise."""
     data = await request.post()
     next_path = safe_next(forms.field_text(data, "next"))
-    form = forms.SignupForm.parse(data)
+    privacy_url = request.app[settings_key].privacy_url
+    form = forms.SignupForm.parse(data, consent_required=bool(privacy_url))
     status = 400
     if form.valid:
         try:
             account = await service.sign_up(
                 request.app[database_key], request.app[passwords_key], username=form.username, password=form.password,
                 display_name=form.display_name, origin=origin(request), now=request.app[clock_key](),
+                consent_url=privacy_url or None,
             )
         except UsernameTaken:
             form.errors["username"] = _("That username is taken.")
