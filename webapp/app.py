@@ -14,6 +14,7 @@ from aiohttp_session import session_middleware
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from webapp.assets import static_cache_control
+from webapp.avatars.picture_views import picture_body_limit
 from webapp.clock import utcnow
 from webapp.cookies import Signer, apply_pending
 from webapp.crypto import TokenCipher
@@ -64,7 +65,7 @@ def create_app(
     storage = PostgresStorage(database, clock, max_age=settings.session_max_age_s, secure=settings.secure_cookies)
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        middlewares=[i18n_middleware, error_middleware, session_middleware(storage), csrf_middleware],
+        middlewares=[picture_body_limit, i18n_middleware, error_middleware, session_middleware(storage), csrf_middleware],
     )
     app[settings_key] = settings
     app[db_key] = sessionmaker

@@ -251,3 +251,32 @@ class DeletionForm(_Form):
             "Type “%(phrase)s” exactly to confirm.", phrase=deletion_phrase()
         )
         return cls(typed=_echo(typed), errors=_collect(confirmation=error))
+
+
+@dataclass
+class PictureForm(_Form):
+    """One uploaded file, read up to a byte past the limit (the avatars module judges the picture itself)."""
+
+    content: bytes = field(default=b"", repr=False)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, data: Mapping[str, Any], *, max_bytes: int) -> PictureForm:
+        """Read the `picture` file field; an empty or missing file, or one over `max_bytes`, is an error."""
+        upload = data.get("picture")
+        reader = getattr(upload, "file", None)
+        content = reader.read(max_bytes + 1) if reader is not None and hasattr(reader, "read") else b""
+        if not isinstance(content, bytes) or not content:
+            return cls(errors={"picture": _("Choose a picture to upload.")})
+        if len(content) > max_bytes:
+            return cls(errors={"picture": picture_error("size")})
+        return cls(content=content, errors={})
+
+
+def picture_error(reason: str) -> str:
+    """Why a picture was refused, in the reader's language."""
+    if reason == "size":
+        return _("That file is larger than 2 MB. Choose a smaller picture.")
+    if reason == "pixels":
+        return _("That picture has too many pixels. Choose a smaller one.")
+    return _("That file is not a PNG, JPEG or WebP picture.")
