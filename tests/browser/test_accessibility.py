@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import CHROMIUM, TIMEOUT_MS, Live, NewPerson, Person, StartSite
-from tests.browser.test_account_pages import PASSWORD, PHONE, click, qr_scan, sign_up
+from tests.browser.test_account_pages import PASSWORD, PHONE, click, qr_scan
 from tests.browser.test_follow_login import follow_login_site
 from tests.wechat.harness import WECHAT_UA
 
@@ -60,7 +60,10 @@ class Audit:
 async def test_every_page_state_has_no_axe_violation(
     live: StartSite, new_person: NewPerson, locale: str, scheme: str
 ) -> None:
-    site = await follow_login_site(live)
+    # With a privacy policy and terms: the consent box and the links are on the pages too.
+    site = await follow_login_site(
+        live, privacy_url="https://www.example.com/privacy", terms_url="https://www.example.com/terms"
+    )
     audit = Audit()
     options = {"locale": locale, "color_scheme": scheme}
 
@@ -78,6 +81,17 @@ async def test_every_page_state_has_no_axe_violation(
 
     assert audit.pages >= 14
     assert not audit.found, "\n".join(audit.found)
+
+
+def tiny_png() -> bytes:
+    """A small real picture to upload."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (80, 80), (30, 90, 160)).save(out, format="PNG")
+    return out.getvalue()
 
 
 async def visitor_pages(site: Live, person: Person, audit: Audit) -> None:
@@ -98,6 +112,8 @@ async def visitor_pages(site: Live, person: Person, audit: Audit) -> None:
     await audit.check(page, "login, failed")
     await page.goto(f"{site.url}/signup")
     await audit.check(page, "sign-up")
+    await expect(page.locator("#field-consent")).to_be_visible()
+    await page.locator("#field-consent").evaluate("e => e.removeAttribute('required')")  # the server's answer
     await page.fill("#field-username", "x")
     await page.fill("#field-password", "short")
     await page.fill("#field-confirm", "other")
@@ -122,11 +138,26 @@ async def wechat_member_pages(site: Live, person: Person, audit: Audit) -> None:
 
 
 async def password_member_pages(site: Live, person: Person, audit: Audit) -> None:
-    """Settings with a password, with WeChat bound, confirm it's you, unbind and delete confirmations."""
+    """Settings with a password (a refused picture, an uploaded one), with WeChat bound, confirm it's you,
+    unbind and delete confirmations."""
     page = person.page
-    await sign_up(page, site, "axel")
+    await page.goto(f"{site.url}/signup")
+    await page.fill("#field-username", "axel")
+    await page.fill("#field-password", PASSWORD)
+    await page.fill("#field-confirm", PASSWORD)
+    await page.check("#field-consent")
+    await click(page, "form[action='/signup'] button[type=submit]")
+    await page.wait_for_url(f"{site.url}/")
     await page.goto(f"{site.url}/settings")
     await audit.check(page, "settings, password")
+    await page.set_input_files("#field-picture", {"name": "notes.txt", "mimeType": "image/png", "buffer": b"not a picture"})
+    await click(page, "#picture-form button[type=submit]")
+    await expect(page.locator("#field-picture")).to_be_focused()  # the first error
+    await audit.check(page, "settings, picture refused")
+    await page.set_input_files("#field-picture", {"name": "me.png", "mimeType": "image/png", "buffer": tiny_png()})
+    await click(page, "#picture-form button[type=submit]")
+    await expect(page.locator("#profile .avatar[data-avatar=copy]")).to_be_visible()
+    await audit.check(page, "settings, own picture")
     await click(page, "#wechat-bind")
     await qr_scan(site, page, 5)
     await page.wait_for_url(f"{site.url}/settings")

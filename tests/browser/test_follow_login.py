@@ -27,9 +27,9 @@ DESKTOP = {"viewport": {"width": 1280, "height": 800}}
 FOLLOW_LOGIN = {"wechat_mp_token": MP_TOKEN, "wechat_mp_aes_key": MP_AES_KEY, "wechat_mp_follow_login": True}
 
 
-async def follow_login_site(live: StartSite) -> Live:
+async def follow_login_site(live: StartSite, **overrides: object) -> Live:
     """The live site with follow-login on, and the simulator pushing to it in safe mode."""
-    site = await live(**FOLLOW_LOGIN)
+    site = await live(**FOLLOW_LOGIN, **overrides)
     # The live site runs on real time; the simulator's frozen clock is moved up to it (pushes are
     # checked against the site's clock, within a few minutes).
     lag = time.time() - (await site.sim.control("GET", "clock"))["now"]
