@@ -46,6 +46,7 @@ def setup_routes(app: web.Application) -> None:
     r.add_post("/settings/username", profile_views.change_username, name="change_username")
     r.add_post("/settings/picture", picture_views.upload_picture, name="upload_picture")
     r.add_post("/settings/picture/remove", picture_views.remove_picture, name="remove_picture")
+    r.add_post("/settings/picture/keep", picture_views.keep_picture, name="keep_picture")
     r.add_get("/settings/account/delete", closing_views.delete_page, name="delete_account_page")
     r.add_post("/settings/account/delete", closing_views.delete_account, name="delete_account")
     r.add_get("/settings/export", closing_views.export, name="export")

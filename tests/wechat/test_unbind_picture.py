@@ -1,4 +1,5 @@
-"""Unbinding WeChat takes the picture copied from WeChat with it; a picture the person uploaded stays."""
+"""Unbinding WeChat takes the picture copied from WeChat with it, unless the person keeps it on the unbind
+confirmation; a picture the person uploaded stays."""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ async def test_unbinding_removes_the_picture_copied_from_wechat(world: World) ->
     await _bind(browser, 1)
     await copy_wechat_picture(world)
     page = await (await browser.follow("/settings/wechat/unbind")).text()
-    assert "The picture copied from WeChat is removed too" in page
+    assert "Your picture came from WeChat, so it is removed too, unless you keep it." in page
     assert (await browser.post("/settings/wechat/unbind", {})).status == 302
     assert await avatar_of(world) is None
     async with world.sm() as s:
@@ -58,3 +59,17 @@ async def test_an_uploaded_picture_survives_the_unbind(world: World) -> None:
     assert (await browser.post("/settings/wechat/unbind", {})).status == 302
     kept = await avatar_of(world)
     assert kept is not None and kept.source_url == "upload"
+
+
+async def test_keeping_the_wechat_picture_on_the_unbind_page_makes_it_stay(world: World) -> None:
+    browser = world.browser()
+    await browser.signup("jonas", PASSWORD)
+    await _bind(browser, 3)
+    await copy_wechat_picture(world)
+    resp = await browser.post("/settings/picture/keep", {}, csrf_from="/settings/wechat/unbind")
+    assert (resp.status, resp.headers["Location"]) == (302, "/settings/wechat/unbind")
+    page = await (await browser.follow("/settings/wechat/unbind")).text()
+    assert "Your WeChat picture is now your own" in page and 'id="keep-picture"' not in page
+    assert (await browser.post("/settings/wechat/unbind", {})).status == 302
+    kept = await avatar_of(world)
+    assert kept is not None and kept.content == b"\x89PNG from wechat" and kept.source_url == "upload"

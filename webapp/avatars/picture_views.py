@@ -1,5 +1,6 @@
-"""Settings handlers for the account's picture: upload one's own, or remove it (CSRF like every form; no recent
-login needed: a picture proves nothing and risks nothing)."""
+"""Settings handlers for the account's picture: upload one's own, remove it, or keep the copy of the WeChat
+picture as one's own before unbinding (CSRF like every form; no recent login needed: a picture proves
+nothing and risks nothing)."""
 
 from __future__ import annotations
 
@@ -55,3 +56,14 @@ async def remove_picture(request: web.Request) -> web.StreamResponse:
     if removed:
         await flash(request, _("Your picture has been removed."), "success")
     raise web.HTTPFound(f"{request.app.router['settings'].url_for()}#profile")
+
+
+@login_required
+async def keep_picture(request: web.Request) -> web.StreamResponse:
+    """Keep the picture copied from WeChat as the person's own, then back to the unbind confirmation."""
+    user = await require_user(request)
+    async with request.app[database_key].connection() as conn:
+        kept = await store.keep(conn, user_id=user.id)
+    if kept:
+        await flash(request, _("Your WeChat picture is now your own: it stays after unbinding."), "success")
+    raise web.HTTPFound(str(request.app.router["wechat_unbind_page"].url_for()))

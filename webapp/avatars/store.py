@@ -98,3 +98,22 @@ async def remove(conn: asyncpg.Connection, *, user_id: int, uploaded_too: bool =
     """Drop the account's picture (only a WeChat copy when not `uploaded_too`); True when one was dropped."""
     status = await conn.execute(_REMOVE_SQL, user_id, uploaded_too)
     return status.endswith(" 1")
+
+
+async def keep(conn: asyncpg.Connection, *, user_id: int) -> bool:
+    """Make the copied WeChat picture the person's own (it then stays after an unbind); True when there was one."""
+    async with conn.transaction():
+        status = await conn.execute(
+            "UPDATE user_avatars SET source_url = 'upload' WHERE user_id = $1 AND source_url <> 'upload'", user_id
+        )
+        await conn.execute(
+            "UPDATE users SET avatar_source = '', avatar_fetch_due_at = NULL, avatar_fetch_failures = 0 WHERE id = $1",
+            user_id,
+        )
+    return status.endswith(" 1")
+
+
+async def is_from_wechat(conn: asyncpg.Connection, *, user_id: int) -> bool:
+    """True when the account's picture is the copy of a WeChat picture (not one the person chose)."""
+    source = await conn.fetchval("SELECT source_url FROM user_avatars WHERE user_id = $1", user_id)
+    return source is not None and source != "upload"

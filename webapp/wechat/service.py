@@ -264,9 +264,9 @@ class LastLoginMethod(Exception):
     """Unbinding would leave the account with no way to log in."""
 
 
-async def unbind(db: Database, *, user_id: int, actor: Actor, now: datetime, keep_picture: bool = False) -> int:
-    """Remove every WeChat identity of a user, and the picture copied from WeChat unless `keep_picture` (a
-    picture the person uploaded always stays); refuse when it is their last way to log in."""
+async def unbind(db: Database, *, user_id: int, actor: Actor, now: datetime) -> int:
+    """Remove every WeChat identity of a user, and the picture copied from WeChat (one the person uploaded, or
+    chose to keep, stays); refuse when it is their last way to log in."""
     async with db.connection() as conn, conn.transaction():
         has_password = await conn.fetchval(
             "SELECT password_hash IS NOT NULL FROM users WHERE id = $1 FOR UPDATE", user_id
@@ -277,8 +277,7 @@ async def unbind(db: Database, *, user_id: int, actor: Actor, now: datetime, kee
             raise LastLoginMethod()
         removed = await logins.delete_wechat(conn, user_id)
         if removed:
-            if not keep_picture:
-                await avatar_store.remove(conn, user_id=user_id, uploaded_too=False)
+            await avatar_store.remove(conn, user_id=user_id, uploaded_too=False)
             await events.add_event(conn, **_event(user_id, "unbind", actor, now))
     return removed
 
