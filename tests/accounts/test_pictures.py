@@ -146,3 +146,13 @@ async def test_the_wechat_copier_never_overwrites_an_upload(client: TestClient, 
         await store.save(conn, user_id=mine.user_id, source="https://wx.qlogo.cn/a/132", image=wechat, now=mine.fetched_at)
     after = await stored(sessionmaker)
     assert after is not None and after.content == mine.content and after.source_url == "upload"
+
+
+async def test_after_removing_a_wechat_copy_the_page_does_not_promise_it_back(client: TestClient, sessionmaker: SM) -> None:
+    auth = await member(client)
+    async with client.app[database_key].connection() as conn:
+        user_id = await conn.fetchval("SELECT id FROM users")
+        await conn.execute("UPDATE users SET avatar_source = 'https://wx.qlogo.cn/a/132' WHERE id = $1", user_id)
+    assert "appear here shortly" in await (await client.get("/settings")).text()  # queued for the worker
+    assert (await auth.post("/settings/picture/remove", form_page="/settings")).status == 302
+    assert "appear here shortly" not in await (await client.get("/settings")).text()

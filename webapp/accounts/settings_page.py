@@ -45,6 +45,13 @@ async def render_settings(
         ],
         "recent_auth": await has_recent_auth(request),
         "time_zone": localtime.zone_label(request),
+        "avatar_pending": not user.avatar_sha and await _avatar_queued(request, user.id),
     }
     context.update(await wechat_panel.settings_panel(request, user))
     return await render(request, "accounts/settings.html", context, status=status)
+
+
+async def _avatar_queued(request: web.Request, user_id: int) -> bool:
+    """True while a WeChat picture waits for the worker to copy it (not after the person removed theirs)."""
+    async with request.app[database_key].connection() as conn:
+        return bool(await conn.fetchval("SELECT avatar_source <> '' FROM users WHERE id = $1", user_id))
