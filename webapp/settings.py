@@ -18,6 +18,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OPEN_BASE = "https://open.weixin.qq.com"
 DEFAULT_API_BASE = "https://api.weixin.qq.com"
 DEFAULT_JS_URL = "https://res.wx.qq.com/connect/zh_CN/htmledition/js/wxLogin.js"
+DEFAULT_SITE_NAME = "Webapp"
 DEFAULT_PUBLIC_URL = "http://localhost:8080"
 DEFAULT_METRICS_ALLOW = ("127.0.0.1/32", "::1/128")
 LOG_FORMATS = ("text", "json")
@@ -85,7 +86,7 @@ class Settings:
     database_pool_size: int = 10
     dev: bool = False
     # The operator's own name and pages (titles, header, WeChat-facing texts; links on sign-up and login).
-    site_name: str = "Webapp"
+    site_name: str = DEFAULT_SITE_NAME
     privacy_url: str = ""
     terms_url: str = ""
     # Variables that could not be parsed, reported by problems() (from_env never raises).
@@ -120,7 +121,7 @@ class Settings:
             "log_format": (get("LOG_FORMAT") or "text").lower(),
             "event_loop": (get("EVENT_LOOP") or "uvloop").lower(),
             "database_pool_mode": (get("DATABASE_POOL_MODE") or "session").lower(),
-            "site_name": (get("SITE_NAME") or "Webapp")[:60],
+            "site_name": (get("SITE_NAME") or DEFAULT_SITE_NAME)[:60],
             "privacy_url": get("PRIVACY_URL") or "",
             "terms_url": get("TERMS_URL") or "",
         }

@@ -1,12 +1,14 @@
 """Follow-to-log-in accounts are described as they are: WeChat gives official accounts no nickname or picture,
 so the settings page says so, and a profile-change event says nothing changed here (a grant that can be
-synced keeps the plain event)."""
+synced keeps the plain event). Chat replies name the site by SITE_NAME."""
 
 from __future__ import annotations
 
 from tests.wechat.harness import World
 from tests.wechat.mp.helpers import events_of, oa_identity, oa_login, phone_action, push_to
 from tests.wechat.mp.test_follow_login import scanned_page
+from webapp.settings import Settings
+from webapp.wechat.mp.views import chat_site_label
 
 
 async def test_a_follower_account_and_its_profile_event_say_what_official_accounts_receive(mp_world: World) -> None:
@@ -34,3 +36,9 @@ async def test_an_in_wechat_login_keeps_the_plain_profile_event(mp_world: World)
     identity = await oa_identity(mp_world, 3)
     [event] = await events_of(mp_world, identity.user_id, "wechat_profile_changed")
     assert event.method == ""
+
+
+def test_chat_replies_name_the_site_by_site_name_when_one_is_chosen(settings: Settings) -> None:
+    site = settings.with_(public_url="https://tea.example.com")
+    assert chat_site_label(site) == "tea.example.com"  # the default name says nothing a person knows
+    assert chat_site_label(site.with_(site_name="莲花茶馆")) == "莲花茶馆 (tea.example.com)"
