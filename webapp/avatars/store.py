@@ -96,14 +96,14 @@ async def save_upload(conn: asyncpg.Connection, *, user_id: int, image: Fetched,
 
 async def remove(conn: asyncpg.Connection, *, user_id: int, uploaded_too: bool = True) -> bool:
     """Drop the account's picture (only a WeChat copy when not `uploaded_too`); True when one was dropped."""
-    status = await conn.execute(_REMOVE_SQL, user_id, uploaded_too)
+    status: str = await conn.execute(_REMOVE_SQL, user_id, uploaded_too)
     return status.endswith(" 1")
 
 
 async def keep(conn: asyncpg.Connection, *, user_id: int) -> bool:
     """Make the copied WeChat picture the person's own (it then stays after an unbind); True when there was one."""
     async with conn.transaction():
-        status = await conn.execute(
+        status: str = await conn.execute(
             "UPDATE user_avatars SET source_url = 'upload' WHERE user_id = $1 AND source_url <> 'upload'", user_id
         )
         await conn.execute(
