@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
@@ -96,8 +98,16 @@ async def test_security_headers_everywhere(app_client: TestClient, path: str) ->
     assert "Strict-Transport-Security" not in headers  # only for https sites
 
 
-async def test_pages_are_not_cached(app_client: TestClient) -> None:
-    assert (await app_client.get("/login")).headers["Cache-Control"] == "no-store"
+async def test_public_pages_are_kept_for_the_back_button_and_static_files_by_content(app_client: TestClient) -> None:
+    for path in ("/", "/login", "/signup", "/no/such/page"):  # nobody logged in: bfcache may keep them
+        assert (await app_client.get(path)).headers["Cache-Control"] == "private, no-cache", path
+    page = await (await app_client.get("/login")).text()
+    css = re.search(r'href="(/static/css/site\.css\?v=[0-9a-f]{12})"', page)
+    assert css is not None, "the stylesheet's URL carries its content hash"
+    assert (await app_client.get(css.group(1))).headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    for stale in ("/static/css/site.css", "/static/css/site.css?v=0123456789ab"):  # kept only when current
+        assert (await app_client.get(stale)).headers["Cache-Control"] == "no-cache"
+    assert 'href="/static/img/favicon.svg?v=' in page
 
 
 async def test_pages_use_no_inline_script_or_style(app_client: TestClient) -> None:

@@ -13,6 +13,8 @@ from aiohttp import web
 from aiohttp_session import session_middleware
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
+from webapp.assets import static_cache_control
+from webapp.avatars.picture_views import picture_body_limit
 from webapp.clock import utcnow
 from webapp.cookies import Signer, apply_pending
 from webapp.crypto import TokenCipher
@@ -67,7 +69,10 @@ def create_app(
     storage = PostgresStorage(database, clock, max_age=settings.session_max_age_s, secure=settings.secure_cookies)
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        middlewares=[i18n_middleware, error_middleware, session_middleware(storage), bearer_middleware, csrf_middleware],
+        middlewares=[
+            picture_body_limit, i18n_middleware, error_middleware, session_middleware(storage), bearer_middleware,
+            csrf_middleware,
+        ],
     )
     app[settings_key] = settings
     app[db_key] = sessionmaker
@@ -85,6 +90,7 @@ def create_app(
     app.on_response_prepare.append(apply_pending)
     app.on_response_prepare.append(add_security_headers)
     app.on_response_prepare.append(bearer_challenge)  # 401 under /api/: WWW-Authenticate: Bearer
+    app.on_response_prepare.append(static_cache_control)
     setup_observability(app)  # observability: outermost middleware, X-Request-ID header, pool gauge, schema head
     app.cleanup_ctx.append(_database_context(owns_engine))
     app.cleanup_ctx.append(_http_context(http, wechat_sleep))

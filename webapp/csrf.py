@@ -4,6 +4,8 @@ The browser holds a random nonce in an HttpOnly cookie; forms carry HMAC(nonce, 
 attacker's page can make the browser send the cookie but cannot read it, so it cannot compute the
 token; binding it to the session id means a token stops working when the session changes (login,
 logout). Anonymous forms (log in, sign up) are protected the same way, with no session row.
+Every page prints the token masked with fresh random bytes, so compressed pages (gzip over TLS)
+never repeat a secret an attacker could recover byte by byte (BREACH).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from aiohttp import web
 from aiohttp_session import get_session
 from multidict import MultiDict, MultiDictProxy
 
-from webapp.cookies import b64, derive_key, pending, set_later
+from webapp.cookies import b64, derive_key, pending, set_later, unb64
 from webapp.cookies import read as read_cookie
 from webapp.keys import bearer_key, settings_key
 
@@ -45,9 +47,27 @@ def setup_csrf(app: web.Application) -> None:
     app[_KEY] = derive_key(app[settings_key].secret_key, "csrf")
 
 
-def _expected(key: bytes, nonce: str, binding: str | None) -> str:
+def _expected(key: bytes, nonce: str, binding: str | None) -> bytes:
     message = f"{nonce}|{binding or ''}".encode()
-    return b64(hmac.new(key, message, hashlib.sha256).digest())
+    return hmac.new(key, message, hashlib.sha256).digest()
+
+
+def _masked(token: bytes) -> str:
+    """The token XOR fresh random bytes, with those bytes in front: a different text on every page."""
+    pad = secrets.token_bytes(len(token))
+    return b64(pad + bytes(a ^ b for a, b in zip(pad, token, strict=True)))
+
+
+def _unmasked(supplied: str) -> bytes | None:
+    """The token a masked text carries, or None when it is no masked token."""
+    try:
+        raw = unb64(supplied)
+    except ValueError:
+        return None
+    half = len(raw) // 2
+    if len(raw) != 2 * hashlib.sha256().digest_size:
+        return None
+    return bytes(a ^ b for a, b in zip(raw[:half], raw[half:], strict=True))
 
 
 class LazyToken:
@@ -61,7 +81,7 @@ class LazyToken:
         if not nonce or len(nonce) > 64:
             nonce = secrets.token_urlsafe(24)
             set_later(self._request, CSRF_COOKIE, nonce, max_age=365 * 24 * 3600)
-        return _expected(self._request.app[_KEY], nonce, self._binding)
+        return _masked(_expected(self._request.app[_KEY], nonce, self._binding))
 
     def __html__(self) -> str:
         return str(self)
@@ -102,10 +122,10 @@ async def csrf_middleware(request: web.Request, handler: web.RequestHandler) -> 
         supplied = request.headers.get(CSRF_HEADER)
         if supplied is None and request.content_type in _FORM_TYPES:
             supplied = form.get(CSRF_FIELD)  # type: ignore[assignment]
-        if not nonce or not isinstance(supplied, str) or len(supplied) > 128:
+        token = _unmasked(supplied) if isinstance(supplied, str) and len(supplied) <= 128 else None
+        if not nonce or token is None:
             raise CSRFFailure()
         session = await get_session(request)
-        expected = _expected(request.app[_KEY], nonce, session.identity)
-        if not hmac.compare_digest(supplied.encode("utf-8", "replace"), expected.encode("ascii")):
+        if not hmac.compare_digest(token, _expected(request.app[_KEY], nonce, session.identity)):
             raise CSRFFailure()
     return await handler(request)

@@ -86,7 +86,9 @@ async def error_page(request: web.Request, status: int, title: str, message: str
         return web.json_response({"error": title, "message": message}, status=status)
     try:
         context = {"status": status, "title": title, "message": message}
-        return await render(request, "errors/error.html", context, status=status, without_session=status == 503)
+        return await render(
+            request, "errors/error.html", context, status=status, without_session=status == 503, public=True
+        )
     except Exception:  # the page itself failed (database down): plain text, still no traceback
         log.exception("error page failed to render")
         return web.Response(status=status, text=f"{status} {title}\n{message}\n", content_type="text/plain")

@@ -52,6 +52,9 @@ class User(Base):
     disabled_at: Mapped[datetime | None]
     # Last login or session activity (coarse): the refresh policy keeps tokens fresh only for recent users.
     last_seen_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
+    # Consent given at account creation while PRIVACY_URL was set: when, and to which policy (its URL).
+    privacy_consent_at: Mapped[datetime | None]
+    privacy_consent_url: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -15,7 +15,7 @@ from webapp.templating import render
 
 async def home(request: web.Request) -> web.Response:
     """The landing page."""
-    return await render(request, "home.html")
+    return await render(request, "home.html", public=True)
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -7,6 +7,7 @@ from aiohttp import web
 from webapp import pages
 from webapp.accounts import closing_views, profile_views
 from webapp.accounts import views as accounts
+from webapp.avatars import picture_views
 from webapp.avatars import views as avatars
 from webapp.keys import settings_key
 from webapp.observability import views as observability  # observability
@@ -47,6 +48,9 @@ def setup_routes(app: web.Application) -> None:
     r.add_post("/settings/sessions/end", profile_views.end_session, name="end_session")
     r.add_post("/settings/profile", profile_views.update_profile, name="update_profile")
     r.add_post("/settings/username", profile_views.change_username, name="change_username")
+    r.add_post("/settings/picture", picture_views.upload_picture, name="upload_picture")
+    r.add_post("/settings/picture/remove", picture_views.remove_picture, name="remove_picture")
+    r.add_post("/settings/picture/keep", picture_views.keep_picture, name="keep_picture")
     r.add_get("/settings/account/delete", closing_views.delete_page, name="delete_account_page")
     r.add_post("/settings/account/delete", closing_views.delete_account, name="delete_account")
     r.add_get("/settings/export", closing_views.export, name="export")

@@ -21,6 +21,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OPEN_BASE = "https://open.weixin.qq.com"
 DEFAULT_API_BASE = "https://api.weixin.qq.com"
 DEFAULT_JS_URL = "https://res.wx.qq.com/connect/zh_CN/htmledition/js/wxLogin.js"
+DEFAULT_SITE_NAME = "Webapp"
 DEFAULT_PUBLIC_URL = "http://localhost:8080"
 DEFAULT_METRICS_ALLOW = ("127.0.0.1/32", "::1/128")
 LOG_FORMATS = ("text", "json")
@@ -97,6 +98,10 @@ class Settings:
     keepalive_timeout_s: int = 15
     max_connections: int = 1000
     dev: bool = False
+    # The operator's own name and pages (titles, header, WeChat-facing texts; links on sign-up and login).
+    site_name: str = DEFAULT_SITE_NAME
+    privacy_url: str = ""
+    terms_url: str = ""
     # Variables that could not be parsed, reported by problems() (from_env never raises).
     env_problems: tuple[str, ...] = ()
 
@@ -135,6 +140,9 @@ class Settings:
             "log_format": (get("LOG_FORMAT") or "text").lower(),
             "event_loop": (get("EVENT_LOOP") or "uvloop").lower(),
             "database_pool_mode": (get("DATABASE_POOL_MODE") or "session").lower(),
+            "site_name": (get("SITE_NAME") or DEFAULT_SITE_NAME)[:60],
+            "privacy_url": get("PRIVACY_URL") or "",
+            "terms_url": get("TERMS_URL") or "",
         }
         values["env_problems"] = tuple(parse_problems)
         values.update(overrides)
@@ -183,6 +191,9 @@ class Settings:
             )
         problems.extend(self._operation_problems())
         problems.extend(_mp_push_problems(self))
+        for name, value in (("PRIVACY_URL", self.privacy_url), ("TERMS_URL", self.terms_url)):
+            if value and URL(value).scheme not in ("http", "https"):
+                problems.append(f"{name} must be an http(s) address of the page, e.g. https://www.example.com/{name[:-4].lower()}.")
         return problems
 
     def _operation_problems(self) -> list[str]:

@@ -11,6 +11,7 @@ from aiohttp_session import get_session
 
 from webapp import i18n
 from webapp.accounts.account import avatar_path
+from webapp.assets import static_url
 from webapp.avatars.default import default_avatar
 from webapp.browser import ensure_binding, is_page_navigation
 from webapp.cookies import delete_later, set_later
@@ -56,7 +57,12 @@ async def base_context(request: web.Request, *, without_session: bool = False) -
         user, identity = request.get(account_key), None
     else:
         user, identity = await current_user(request), (await get_session(request)).identity
+    settings = request.app[settings_key]
     return {
+        "site_name": settings.site_name,
+        "privacy_url": settings.privacy_url,
+        "terms_url": settings.terms_url,
+        "static_url": lambda path: static_url(settings.static_dir, path),
         "current_user": user,
         "csrf_token": LazyToken(request, identity),
         "locale": request.get(i18n.locale_key, i18n.DEFAULT_LOCALE),
@@ -74,14 +80,28 @@ async def render(
     *,
     status: int = 200,
     without_session: bool = False,
+    public: bool = False,
 ) -> web.Response:
-    """Render a page (no-store: pages can carry personal data); a top-level page gives the browser its binding."""
+    """Render a page: no-store unless it is `public` and shown to nobody logged in (see cache_control).
+
+    A top-level page gives the browser its binding value: every QR and script of the page then shares it.
+    """
     if is_page_navigation(request):
-        ensure_binding(request)  # every QR and script of this page then shares one binding value
+        ensure_binding(request)
     full = {**await base_context(request, without_session=without_session), **(context or {})}
     response = aiohttp_jinja2.render_template(template, request, full, status=status)
-    response.headers["Cache-Control"] = "no-store"
+    response.headers["Cache-Control"] = cache_control(public=public and full["current_user"] is None)
     return response
+
+
+def cache_control(*, public: bool) -> str:
+    """How a page may be kept: never stored when it can hold personal data or secrets; otherwise kept for
+    the back button (bfcache) and checked again on every new visit.
+
+    A public page may carry a CSRF token (the login and sign-up forms): it is bound to this browser's
+    session cookie and stays valid, so a page brought back by the back button still submits.
+    """
+    return "private, no-cache" if public else "no-store"
 
 
 async def flash(request: web.Request, message: str, category: str = "info") -> None:

@@ -1,15 +1,20 @@
-// Follow the official account to log in: ask for a QR after load, long-poll its scene, then claim it once.
+// Follow the official account to log in: ask for a QR only once the option is opened, long-poll its scene,
+// then claim it once. An expired QR is renewed by itself only while the page is seen (a few times at most).
 (function () {
   var box = document.getElementById("follow-login");
-  if (!box) return;
+  var option = document.getElementById("follow-login-option");
+  if (!box || !option) return;
   // A phone cannot scan its own screen; inside WeChat the official account's web login is the way.
   if (/Mobi|Android|iPhone|iPad|iPod|HarmonyOS|MicroMessenger/i.test(navigator.userAgent)) return;
+  var AUTO_RENEWALS = 3;
   var img = document.getElementById("follow-login-qr");
   var message = document.getElementById("follow-login-message");
   var refresh = document.getElementById("follow-login-refresh");
   var csrf = box.getAttribute("data-csrf");
   var generation = 0;
   var scene = null;
+  var renewals = 0;
+  var renewWhenSeen = false;
 
   function show(status, text) {
     box.setAttribute("data-status", status);
@@ -54,6 +59,7 @@
         if (data.status === "scanned") { show("scanned", data.message); return claim(mine); }
         if (data.status === "login") return goOn(data);
         stop(data.status, data.message);
+        if (data.status === "expired") renewLater();
       }, function () {
         if (mine !== generation) return;
         if (failures >= 4) return stop("unavailable");
@@ -77,7 +83,24 @@
     }, function () { if (mine === generation) stop("unavailable"); });
   }
 
-  refresh.addEventListener("click", start);
-  box.hidden = false;
-  start();
+  function renewLater() {
+    if (renewals >= AUTO_RENEWALS || !option.open) return;
+    if (document.visibilityState === "hidden") { renewWhenSeen = true; return; }
+    renewals += 1;
+    start();
+  }
+
+  document.addEventListener("visibilitychange", function () {
+    if (renewWhenSeen && document.visibilityState !== "hidden") {
+      renewWhenSeen = false;
+      renewLater();
+    }
+  });
+
+  refresh.addEventListener("click", function () { renewals = 0; start(); });
+  option.addEventListener("toggle", function () {
+    if (option.open && generation === 0) start();
+  });
+  option.hidden = false;
+  if (option.open) start();
 })();

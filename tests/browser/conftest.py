@@ -120,6 +120,7 @@ class Live:
     sim: Sim
     settings: Settings
     db: async_sessionmaker[AsyncSession]
+    clock: Callable[[], datetime] | None = None  # the site's, when the test gave one
 
     async def qr(self, uuid: str, action: str, user: int = 1) -> dict[str, Any]:
         """Play the phone on a QR code: scan, confirm or cancel."""
@@ -160,7 +161,7 @@ async def live(settings: Settings, live_sim: Sim, live_db: async_sessionmaker[As
         })
         app = create_app(site_settings, sessionmaker=live_db, **({"clock": clock} if clock else {}))
         runners.append(await _serve(app, socks))
-        return Live(url=url, sim=live_sim, settings=site_settings, db=live_db)
+        return Live(url=url, sim=live_sim, settings=site_settings, db=live_db, clock=clock)
 
     yield start
     for runner in reversed(runners):

@@ -1,6 +1,7 @@
 """Follow the official account to log in, in a real Chromium: the login page shows our own QR (an SVG from
 the site, no third-party image), the simulator's phone scans it and follows, WeChat pushes the event to
-the site, and the page logs itself in. Expiry and the refresh button too."""
+the site, and the page logs itself in. The QR is asked for only once the option is opened; an expired one is
+renewed by itself while the page is seen, and waits for the person while it is not."""
 
 from __future__ import annotations
 
@@ -38,9 +39,9 @@ class ShiftedClock:
         return datetime.now(UTC) + self.shift
 
 
-async def follow_login_site(live: StartSite, **options: Any) -> Live:
-    """The live site with follow-login on, and the simulator pushing to it in safe mode."""
-    site = await live(**FOLLOW_LOGIN, **options)
+async def follow_login_site(live: StartSite, **overrides: Any) -> Live:
+    """The live site with follow-login on (on a clock tests can move), the simulator pushing to it in safe mode."""
+    site = await live(**FOLLOW_LOGIN, **{"clock": ShiftedClock(), **overrides})
     # The live site runs on real time; the simulator's frozen clock is moved up to it (pushes are
     # checked against the site's clock, within a few minutes).
     lag = time.time() - (await site.sim.control("GET", "clock"))["now"]
@@ -59,6 +60,27 @@ async def click(page: Page, selector: str) -> None:
     await target.click()
 
 
+async def open_option(page: Page) -> None:
+    """Open "log in by following our official account" (its QR is asked for only then)."""
+    await click(page, "#follow-login-option summary")
+
+
+async def qr_count(site: Live) -> int:
+    """How many follow-login QR codes the site has asked WeChat for."""
+    return len(await site.sim.control("GET", "mp/qrcodes"))
+
+
+async def set_visibility(page: Page, state: str) -> None:
+    """Tell the page it is (not) seen, as switching tabs does (headless Chromium has no other tab to show)."""
+    await page.evaluate(
+        """state => {
+          Object.defineProperty(document, "visibilityState", {value: state, configurable: true});
+          document.dispatchEvent(new Event("visibilitychange"));
+        }""",
+        state,
+    )
+
+
 async def shown_ticket(site: Live) -> str:
     """The ticket of the one live QR code (the one the page shows)."""
     [code] = await site.sim.control("GET", "mp/qrcodes")
@@ -72,6 +94,7 @@ async def test_the_page_logs_itself_in_after_the_phone_scans_and_follows(
     person = await new_person(**DESKTOP)
     page = person.page
     await page.goto(f"{site.url}/login?next=/settings")
+    await open_option(page)
     block = page.locator("#follow-login")
     await expect(block).to_have_attribute("data-status", "pending")
     qr = page.locator("#follow-login-qr")
@@ -90,25 +113,53 @@ async def test_the_page_logs_itself_in_after_the_phone_scans_and_follows(
     assert person.csp_violations() == [], "\n".join(person.console)
 
 
-async def test_an_expired_qr_code_offers_a_new_one(live: StartSite, new_person: NewPerson) -> None:
-    clock = ShiftedClock()
-    site = await follow_login_site(live, clock=clock)
+async def expire_the_shown_qr(site: Live) -> None:
+    """Move the site's clock past the QR's five minutes (a scene carries its expiry) and wake the long polls."""
+    assert isinstance(site.clock, ShiftedClock)
+    site.clock.shift += timedelta(minutes=6)
+    async with site.db.begin() as s:
+        for qr in await site.sim.control("GET", "mp/qrcodes"):
+            await s.execute(text("SELECT pg_notify('webapp_wechat_mp', 'scene:' || :scene)"), {"scene": qr["scene"]})
+
+
+async def test_an_expired_qr_code_is_renewed_while_the_page_is_seen(live: StartSite, new_person: NewPerson) -> None:
+    site = await follow_login_site(live)
     person = await new_person(**DESKTOP)
     page = person.page
     await page.goto(f"{site.url}/login")
+    await open_option(page)
     await expect(page.locator("#follow-login")).to_have_attribute("data-status", "pending")
-    first = await shown_ticket(site)
-    # The site's clock jumps past the QR's five minutes (the scene carries its expiry); wake the long poll.
-    clock.shift += timedelta(minutes=6)
-    [scene] = [qr["scene"] for qr in await site.sim.control("GET", "mp/qrcodes") if qr["ticket"] == first]
-    async with site.db.begin() as s:
-        await s.execute(text("SELECT pg_notify('webapp_wechat_mp', 'scene:' || :scene)"), {"scene": scene})
+    first, shown = await shown_ticket(site), await page.locator("#follow-login-qr").get_attribute("src")
+    await expire_the_shown_qr(site)
+    await expect(page.locator("#follow-login-qr")).not_to_have_attribute("src", shown or "")
+    await expect(page.locator("#follow-login")).to_have_attribute("data-status", "pending")
+    assert await qr_count(site) == 2
+    codes = await site.sim.control("GET", "mp/qrcodes")
+    assert codes[-1]["ticket"] != first
+
+
+async def test_a_hidden_page_waits_to_be_seen_and_the_button_renews_too(live: StartSite, new_person: NewPerson) -> None:
+    site = await follow_login_site(live)
+    person = await new_person(**DESKTOP)
+    page = person.page
+    await page.goto(f"{site.url}/login")
+    await open_option(page)
+    await expect(page.locator("#follow-login")).to_have_attribute("data-status", "pending")
+    await set_visibility(page, "hidden")
+    await expire_the_shown_qr(site)
     await expect(page.locator("#follow-login")).to_have_attribute("data-status", "expired")
+    await expect(page.locator("#follow-login-refresh")).to_be_visible()
+    assert await qr_count(site) == 1  # nobody looks: no new QR code
+    await set_visibility(page, "visible")
+    await expect(page.locator("#follow-login")).to_have_attribute("data-status", "pending")
+    assert await qr_count(site) == 2
+
+    await set_visibility(page, "hidden")
+    await expire_the_shown_qr(site)
     await expect(page.locator("#follow-login-refresh")).to_be_visible()
     await click(page, "#follow-login-refresh")
     await expect(page.locator("#follow-login")).to_have_attribute("data-status", "pending")
-    codes = await site.sim.control("GET", "mp/qrcodes")
-    assert len(codes) == 2 and codes[-1]["ticket"] != first
+    assert await qr_count(site) == 3
 
 
 async def test_phones_get_no_follow_login_qr(live: StartSite, new_person: NewPerson) -> None:

@@ -1,4 +1,5 @@
-"""The README's screenshots: the main pages in both languages, taken in Chromium from the running site.
+"""The README's screenshots: the main pages in both languages (the login page and settings in dark mode too),
+taken in Chromium from the running site.
 
 Skipped unless asked for: `uv run pytest tests/browser/test_screenshots.py --screenshots` rewrites
 docs/screenshots/*.png. (Chinese glyphs need a CJK font on the machine, e.g. Debian's fonts-wqy-microhei.)
@@ -44,6 +45,11 @@ async def test_main_pages(live: StartSite, new_person: NewPerson, shots: Path, l
     await expect(visitor.page.frame_locator("#wechat-qr iframe").locator("img.qrcode")).to_be_visible()
     await visitor.page.screenshot(path=shots / f"login-desktop-{lang}.png", full_page=True)
 
+    night = await new_person(**DESKTOP, locale=locale, color_scheme="dark")
+    await night.page.goto(f"{site.url}/login")
+    await expect(night.page.frame_locator("#wechat-qr iframe").locator("img.qrcode")).to_be_visible()
+    await night.page.screenshot(path=shots / f"login-desktop-dark-{lang}.png", full_page=True)
+
     phone = await new_person(**PHONE, locale=locale, user_agent=(
         "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
         "Version/17.0 Mobile/15E148 Safari/604.1"))
@@ -64,6 +70,9 @@ async def test_main_pages(live: StartSite, new_person: NewPerson, shots: Path, l
     await member.page.wait_for_url(re.compile(r"/settings"))
     await expect(member.page.locator("#wechat .identity")).to_have_count(1)
     await member.page.screenshot(path=shots / f"settings-{lang}.png", full_page=True)
+    await member.page.emulate_media(color_scheme="dark")
+    await member.page.screenshot(path=shots / f"settings-dark-{lang}.png", full_page=True)
+    await member.page.emulate_media(color_scheme="light")
 
     await member.page.goto(f"{site.url}/settings/confirm?next=/settings")
     await expect(member.page.locator("#field-reauth-password")).to_be_visible()

@@ -144,6 +144,18 @@ async def test_static_files_tls_redirect_and_request_ids_are_nginx_s(
     async with d.http.get(f"{base}/static/css/site.css?v=0123abcd") as resp:
         assert resp.status == 200 and await resp.read() == static_file.read_bytes()
         assert resp.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    async with d.http.get(f"{base}/static/css/site.css") as resp:  # no version: checked again on each use
+        assert resp.headers["Cache-Control"] == "no-cache"
+    gzip = {"Accept-Encoding": "gzip"}
+    for path, kind in (("/static/css/site.css?v=1", "text/css"), ("/static/js/site.js?v=1", "javascript"),
+                       ("/login", "text/html")):
+        async with d.http.get(f"{base}{path}", headers=gzip, auto_decompress=False) as resp:
+            raw = await resp.read()
+            assert resp.status == 200 and kind in resp.headers["Content-Type"], path
+            assert resp.headers.get("Content-Encoding") == "gzip" and raw[:2] == b"\x1f\x8b", path
+            assert "Accept-Encoding" in resp.headers.get("Vary", ""), path
+    async with d.http.get(f"{base}/login", headers=gzip) as resp:  # public, so kept for the back button
+        assert resp.headers["Cache-Control"] == "private, no-cache" and "<form" in await resp.text()
     async with d.http.get(f"{base}/static/../webapp/settings.py") as resp:
         assert resp.status in (400, 404)
     async with d.http.get(f"{base}/healthz", headers={"X-Request-ID": "ops-trace-42"}) as resp:

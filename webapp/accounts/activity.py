@@ -32,8 +32,15 @@ def row(event: Any, when: Callable[[datetime | None], str]) -> dict[str, str]:
     return {
         "kind": event.kind,
         "what": events.kind_label(event.kind),
-        "how": how(event.method, event.actor),
+        "how": _profile_note(event.method) if event.kind == "wechat_profile_changed" else how(event.method, event.actor),
         "device": device,
         "when": when(event.created_at),
         "iso": event.created_at.isoformat(),
     }
+
+
+def _profile_note(method: str) -> str:
+    """What a WeChat profile change did: nothing for an account that only follows the official account."""
+    if method == "wechat_follow":
+        return _("official accounts no longer receive nicknames or pictures, so nothing here changed")
+    return ""

@@ -66,6 +66,8 @@ async def export_account(db: Database, *, user_id: int, public_url: str, now: da
             "id": user.id, "username": user.username, "display_name": user.display_name,
             "has_password": user.password_hash is not None, "created_at": _iso(user.created_at), "phone": user.phone,
             "avatar": f"{public_url}{avatar_path(user.id, avatar.sha256)}" if avatar else None,
+            "privacy_consent": {"at": _iso(user.privacy_consent_at), "policy_url": user.privacy_consent_url}
+            if user.privacy_consent_at else None,
         },
         "wechat": [_identity(i) for i in identities],
         "sessions": [{"device": w.client, "ip": w.ip, "created_at": _iso(w.created_at),

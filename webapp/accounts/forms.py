@@ -118,21 +118,26 @@ class SignupForm(_Form):
     username: str = ""
     display_name: str = ""
     password: str = field(default="", repr=False)
+    consent: bool = False
     errors: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def parse(cls, data: Mapping[str, Any]) -> SignupForm:
-        """Read and validate the POSTed fields."""
+    def parse(cls, data: Mapping[str, Any], *, consent_required: bool = False) -> SignupForm:
+        """Read and validate the POSTed fields (the privacy consent box must be ticked when there is a policy)."""
         username = normalize_username(field_text(data, "username"))
         display_name = _display_name(data)
         password, confirm = field_text(data, "password"), field_text(data, "confirm")
+        consent = field_text(data, "consent") == "yes"
         errors = _collect(
             username=username_error(username),
             display_name=display_name_error(display_name),
             password=password_error(password),
             confirm=_confirm_error(password, confirm),
+            consent=_("To create an account, agree to the privacy policy.") if consent_required and not consent else None,
         )
-        return cls(username=_echo(username), display_name=_echo(display_name), password=password, errors=errors)
+        return cls(
+            username=_echo(username), display_name=_echo(display_name), password=password, consent=consent, errors=errors
+        )
 
 
 @dataclass
@@ -252,3 +257,32 @@ class DeletionForm(_Form):
             "Type “%(phrase)s” exactly to confirm.", phrase=deletion_phrase()
         )
         return cls(typed=_echo(typed), errors=_collect(confirmation=error))
+
+
+@dataclass
+class PictureForm(_Form):
+    """One uploaded file, read up to a byte past the limit (the avatars module judges the picture itself)."""
+
+    content: bytes = field(default=b"", repr=False)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, data: Mapping[str, Any], *, max_bytes: int) -> PictureForm:
+        """Read the `picture` file field; an empty or missing file, or one over `max_bytes`, is an error."""
+        upload = data.get("picture")
+        reader = getattr(upload, "file", None)
+        content = reader.read(max_bytes + 1) if reader is not None and hasattr(reader, "read") else b""
+        if not isinstance(content, bytes) or not content:
+            return cls(errors={"picture": _("Choose a picture to upload.")})
+        if len(content) > max_bytes:
+            return cls(errors={"picture": picture_error("size")})
+        return cls(content=content, errors={})
+
+
+def picture_error(reason: str) -> str:
+    """Why a picture was refused, in the reader's language."""
+    if reason == "size":
+        return _("That file is larger than 2 MB. Choose a smaller picture.")
+    if reason == "pixels":
+        return _("That picture has too many pixels. Choose a smaller one.")
+    return _("That file is not a PNG, JPEG or WebP picture.")

@@ -41,9 +41,10 @@ class Origin:
 
 async def sign_up(
     db: Database, passwords: Passwords, *, username: str, password: str, display_name: str, origin: Origin, now: datetime,
-    budget: int = 1000,
+    budget: int = 1000, consent_url: str | None = None,
 ) -> Account:
-    """Create a password account; UsernameTaken when the key is already used, TooManyAttempts past the budget.
+    """Create a password account (with the privacy policy it agreed to, if any); UsernameTaken when the key is
+    already used, TooManyAttempts past the budget.
 
     The budget is the whole site's per hour (one counter row per hour), never a client address's: a campus or
     a carrier NAT puts many newcomers behind one address.
@@ -56,8 +57,10 @@ async def sign_up(
         async with db.connection() as conn, conn.transaction():
             row = await conn.fetchrow(
                 f"INSERT INTO users (username, username_key, display_name, password_hash, created_at, updated_at, "
-                f"last_seen_at) VALUES ($1, $2, $3, $4, $5, $5, $5) RETURNING {_USER_COLUMNS}",
-                username, username_key(username), display_name, password_hash, now,
+                f"last_seen_at, privacy_consent_at, privacy_consent_url) VALUES ($1, $2, $3, $4, $5, $5, $5, $6, $7) "
+                f"RETURNING {_USER_COLUMNS}",
+                username, username_key(username), display_name, password_hash, now, now if consent_url else None,
+                consent_url,
             )
             await events.add_event(conn, user_id=row["id"], kind="signup", method="password", now=now, **_of(origin))
     except asyncpg.UniqueViolationError as exc:

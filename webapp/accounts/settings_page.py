@@ -22,6 +22,7 @@ async def render_settings(
     password_form: forms.PasswordForm | None = None,
     profile_form: forms.ProfileForm | None = None,
     username_form: forms.UsernameForm | None = None,
+    picture_error: str | None = None,
     status: int = 200,
 ) -> web.Response:
     """The settings page, with any form's errors shown where it is."""
@@ -36,6 +37,7 @@ async def render_settings(
         "password_form": password_form or forms.PasswordForm(),
         "profile_form": profile_form or forms.ProfileForm(display_name=user.display_name),
         "username_form": username_form or forms.UsernameForm(username=user.username or ""),
+        "picture_error": picture_error,
         "activity": [activity.row(event, when) for event in recent],
         "sessions": [
             {"device": d, "label": events.client_label(d.client), "since": when(d.created_at), "seen": when(d.last_seen_at)}
@@ -43,6 +45,13 @@ async def render_settings(
         ],
         "recent_auth": await has_recent_auth(request),
         "time_zone": localtime.zone_label(request),
+        "avatar_pending": not user.avatar_sha and await _avatar_queued(request, user.id),
     }
     context.update(await wechat_panel.settings_panel(request, user))
     return await render(request, "accounts/settings.html", context, status=status)
+
+
+async def _avatar_queued(request: web.Request, user_id: int) -> bool:
+    """True while a WeChat picture waits for the worker to copy it (not after the person removed theirs)."""
+    async with request.app[database_key].connection() as conn:
+        return bool(await conn.fetchval("SELECT avatar_source <> '' FROM users WHERE id = $1", user_id))

@@ -82,7 +82,8 @@ async def signup(request: web.Request) -> web.StreamResponse:
     """Create the account and log it in; the form again with errors otherwise."""
     data = await request.post()
     next_path = safe_next(forms.field_text(data, "next"))
-    form = forms.SignupForm.parse(data)
+    privacy_url = request.app[settings_key].privacy_url
+    form = forms.SignupForm.parse(data, consent_required=bool(privacy_url))
     status = 400
     if form.valid:
         try:
@@ -90,6 +91,7 @@ async def signup(request: web.Request) -> web.StreamResponse:
                 request.app[database_key], request.app[passwords_key], username=form.username, password=form.password,
                 display_name=form.display_name, origin=origin(request), now=request.app[clock_key](),
                 budget=request.app[settings_key].signup_budget,
+                consent_url=privacy_url or None,
             )
         except UsernameTaken:
             form.errors["username"] = _("That username is taken.")
@@ -244,13 +246,15 @@ async def _render_login(
     notice = _("Log in to see that page.") if why == "login_required" else ""
     context: dict[str, Any] = {"form": form, "next": next_path, "notice": notice}
     context.update(await wechat_panel.login_options(request, next_path))
-    return await render(request, "accounts/login.html", context, status=status)
+    return await render(request, "accounts/login.html", context, status=status, public=True)
 
 
 async def _render_signup(
     request: web.Request, form: forms.SignupForm, next_path: str, *, status: int = 200
 ) -> web.Response:
-    return await render(request, "accounts/signup.html", {"form": form, "next": next_path}, status=status)
+    return await render(
+        request, "accounts/signup.html", {"form": form, "next": next_path}, status=status, public=True
+    )
 
 
 async def _render_confirm(

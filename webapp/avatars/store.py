@@ -33,6 +33,23 @@ INSERT INTO user_avatars (user_id, sha256, content_type, content, source_url, fe
 SELECT id, $3, $4, $5, $2, $6 FROM queued
 ON CONFLICT (user_id) DO UPDATE SET sha256 = EXCLUDED.sha256, content_type = EXCLUDED.content_type,
     content = EXCLUDED.content, source_url = EXCLUDED.source_url, fetched_at = EXCLUDED.fetched_at
+    WHERE user_avatars.source_url <> 'upload'
+"""
+# A picture the person chose replaces any other, and stops the copying of WeChat's (the queue is cleared).
+_UPLOAD_SQL = """
+WITH cleared AS (
+    UPDATE users SET avatar_source = '', avatar_fetch_due_at = NULL, avatar_fetch_failures = 0 WHERE id = $1
+)
+INSERT INTO user_avatars (user_id, sha256, content_type, content, source_url, fetched_at)
+VALUES ($1, $2, $3, $4, 'upload', $5)
+ON CONFLICT (user_id) DO UPDATE SET sha256 = EXCLUDED.sha256, content_type = EXCLUDED.content_type,
+    content = EXCLUDED.content, source_url = EXCLUDED.source_url, fetched_at = EXCLUDED.fetched_at
+"""
+_REMOVE_SQL = """
+WITH cleared AS (
+    UPDATE users SET avatar_source = '', avatar_fetch_due_at = NULL, avatar_fetch_failures = 0 WHERE id = $1
+)
+DELETE FROM user_avatars WHERE user_id = $1 AND ($2 OR source_url <> 'upload')
 """
 _FAILED_SQL = """
 UPDATE users SET avatar_fetch_failures = LEAST(avatar_fetch_failures + 1, 32767), avatar_fetch_due_at = $3
@@ -70,3 +87,33 @@ async def forget(conn: asyncpg.Connection, *, user_id: int) -> None:
 async def load(conn: asyncpg.Connection, *, user_id: int, prefix: str) -> asyncpg.Record | None:
     """The stored picture whose hash starts with `prefix` (the URL's), or None."""
     return await conn.fetchrow(_LOAD_SQL, user_id, prefix)
+
+
+async def save_upload(conn: asyncpg.Connection, *, user_id: int, image: Fetched, now: datetime) -> None:
+    """Make `image` (already re-encoded) the account's picture, in place of any copy from WeChat."""
+    await conn.execute(_UPLOAD_SQL, user_id, image.sha256, image.content_type, image.content, now)
+
+
+async def remove(conn: asyncpg.Connection, *, user_id: int, uploaded_too: bool = True) -> bool:
+    """Drop the account's picture (only a WeChat copy when not `uploaded_too`); True when one was dropped."""
+    status: str = await conn.execute(_REMOVE_SQL, user_id, uploaded_too)
+    return status.endswith(" 1")
+
+
+async def keep(conn: asyncpg.Connection, *, user_id: int) -> bool:
+    """Make the copied WeChat picture the person's own (it then stays after an unbind); True when there was one."""
+    async with conn.transaction():
+        status: str = await conn.execute(
+            "UPDATE user_avatars SET source_url = 'upload' WHERE user_id = $1 AND source_url <> 'upload'", user_id
+        )
+        await conn.execute(
+            "UPDATE users SET avatar_source = '', avatar_fetch_due_at = NULL, avatar_fetch_failures = 0 WHERE id = $1",
+            user_id,
+        )
+    return status.endswith(" 1")
+
+
+async def is_from_wechat(conn: asyncpg.Connection, *, user_id: int) -> bool:
+    """True when the account's picture is the copy of a WeChat picture (not one the person chose)."""
+    source = await conn.fetchval("SELECT source_url FROM user_avatars WHERE user_id = $1", user_id)
+    return source is not None and source != "upload"

@@ -9,6 +9,7 @@ from aiohttp import web
 from webapp import events
 from webapp.accounts.session import has_recent_auth, login_required, require_user
 from webapp.accounts.views import confirm_url
+from webapp.avatars import store as avatar_store
 from webapp.i18n import gettext as _
 from webapp.keys import clock_key, database_key
 from webapp.templating import flash, render
@@ -23,7 +24,12 @@ async def unbind_page(request: web.Request) -> web.StreamResponse:
         raise web.HTTPFound(wechat_section(request))
     if not await has_recent_auth(request):
         raise web.HTTPFound(confirm_url(request, request.path))
-    context = {"identities": [dict(i) for i in user.wechat], "can_unbind": user.has_password}
+    async with request.app[database_key].connection() as conn:
+        picture_from_wechat = await avatar_store.is_from_wechat(conn, user_id=user.id)
+    context = {
+        "identities": [dict(i) for i in user.wechat], "can_unbind": user.has_password,
+        "picture_from_wechat": picture_from_wechat,
+    }
     return await render(request, "wechat/unbind_confirm.html", context)
 
 

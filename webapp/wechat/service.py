@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from webapp import events
+from webapp.avatars import store as avatar_store
 from webapp.crypto import TokenCipher
 from webapp.db import Database
 from webapp.sessions import SessionDraft
@@ -269,7 +270,8 @@ class LastLoginMethod(Exception):
 
 
 async def unbind(db: Database, *, user_id: int, actor: Actor, now: datetime) -> int:
-    """Remove every WeChat identity of a user; refuse when it is their last way to log in."""
+    """Remove every WeChat identity of a user, and the picture copied from WeChat (one the person uploaded, or
+    chose to keep, stays); refuse when it is their last way to log in."""
     async with db.connection() as conn, conn.transaction():
         has_password = await conn.fetchval(
             "SELECT password_hash IS NOT NULL FROM users WHERE id = $1 FOR UPDATE", user_id
@@ -280,6 +282,7 @@ async def unbind(db: Database, *, user_id: int, actor: Actor, now: datetime) -> 
             raise LastLoginMethod()
         removed = await logins.delete_wechat(conn, user_id)
         if removed:
+            await avatar_store.remove(conn, user_id=user_id, uploaded_too=False)
             await events.add_event(conn, **_event(user_id, "unbind", actor, now))
     return removed
 

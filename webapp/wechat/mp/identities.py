@@ -43,7 +43,7 @@ async def revoke(s: AsyncSession, *, appid: str, openid: str, now: datetime) -> 
 
 async def request_profile_sync(s: AsyncSession, *, appid: str, openid: str, now: datetime) -> int | None:
     """Ask the worker to fetch this identity's profile again; return its user id, if it is live."""
-    user_id = await s.scalar(
+    user_id = await s.execute(
         update(WeChatIdentity)
         .where(WeChatIdentity.appid == appid, WeChatIdentity.openid == openid, WeChatIdentity.status != "revoked")
         .values(
@@ -55,11 +55,15 @@ async def request_profile_sync(s: AsyncSession, *, appid: str, openid: str, now:
                 else_=WeChatIdentity.refresh_due_at,
             ),
         )
-        .returning(WeChatIdentity.user_id)
+        .returning(WeChatIdentity.user_id, WeChatIdentity.refresh_token_enc.is_not(None))
     )
-    if user_id is not None:
-        await _record(s, user_id, "wechat_profile_changed", now)
-    return user_id
+    found = user_id.one_or_none()
+    if found is None:
+        return None
+    # Without an OAuth grant (follow-to-log-in) nothing can be fetched: official accounts no longer
+    # receive nicknames or pictures. The activity says so instead of implying a change.
+    await _record(s, found[0], "wechat_profile_changed", now, method="" if found[1] else "wechat_follow")
+    return int(found[0])
 
 
 async def _forget_copied_avatar(s: AsyncSession, user_id: int, avatar_url: str) -> None:
@@ -83,5 +87,7 @@ async def _forget_copied_avatar(s: AsyncSession, user_id: int, avatar_url: str) 
     )
 
 
-async def _record(s: AsyncSession, user_id: int, kind: str, now: datetime) -> None:
-    await events.record_event(s, user_id=user_id, kind=kind, method="", client="WeChat", ip="", actor="wechat", now=now)
+async def _record(s: AsyncSession, user_id: int, kind: str, now: datetime, method: str = "") -> None:
+    await events.record_event(
+        s, user_id=user_id, kind=kind, method=method, client="WeChat", ip="", actor="wechat", now=now
+    )

@@ -16,6 +16,7 @@ from yarl import URL
 from webapp.csrf import csrf_exempt
 from webapp.i18n import DEFAULT_LOCALE
 from webapp.keys import clock_key, db_key, settings_key, translator_key
+from webapp.settings import DEFAULT_SITE_NAME, Settings
 from webapp.wechat.mp import dedup, dispatch, inbound, replies
 from webapp.wechat.mp.inbound import Delivery, Refused
 from webapp.wechat.mp.runtime import MpRuntime, mp_key
@@ -80,12 +81,18 @@ async def receive(request: web.Request) -> web.Response:
     return replies.text_reply(delivery.push, reply, now=int(now.timestamp()), crypto=crypto)
 
 
+def chat_site_label(settings: Settings) -> str:
+    """How chat replies name the site: its host, after SITE_NAME when the operator chose one."""
+    host = URL(settings.public_url).host or ""
+    return host if settings.site_name in ("", DEFAULT_SITE_NAME) else f"{settings.site_name} ({host})"
+
+
 async def _handle(app: web.Application, runtime: MpRuntime, delivery: Delivery) -> str | None:
     settings, now = app[settings_key], app[clock_key]()
     apps = {c.appid for c in (settings.wechat_web, settings.wechat_mp) if c is not None and c.appid}
     assert settings.wechat_mp is not None  # push config exists only with the official account
     context = dispatch.Context(
-        default_appid=settings.wechat_mp.appid, appids=apps, site=URL(settings.public_url).host or "", now=now
+        default_appid=settings.wechat_mp.appid, appids=apps, site=chat_site_label(settings), now=now
     )
     reply = await dispatch.handle(app[db_key], runtime.notifier, delivery, context)
     if runtime.last_purge is None or now - runtime.last_purge >= PURGE_EVERY:
