@@ -10,7 +10,6 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from tests.accounts.helpers import SM, AuthActions
-from webapp.accounts.consent import consent_columns
 from webapp.app import create_app
 from webapp.clock import FrozenClock
 from webapp.models import User
@@ -75,14 +74,6 @@ async def test_without_a_policy_there_is_no_box_and_nothing_is_recorded(
     user = await the_user(sessionmaker)
     assert user.privacy_consent_at is None and user.privacy_consent_url is None
     assert (await (await client.get("/settings/export")).json())["profile"]["privacy_consent"] is None
-
-
-def test_a_first_wechat_login_records_the_same_columns(settings: Settings) -> None:
-    now = datetime(2026, 12, 7, 15, 0)
-    assert consent_columns(settings, now) == {"privacy_consent_at": None, "privacy_consent_url": None}
-    assert consent_columns(settings.with_(privacy_url=PRIVACY), now) == {
-        "privacy_consent_at": now, "privacy_consent_url": PRIVACY,
-    }
 
 
 def test_a_policy_address_must_be_http(settings: Settings) -> None:

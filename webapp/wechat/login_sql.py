@@ -64,8 +64,10 @@ SELECT {ACCOUNT_COLUMNS}, ident.profile_synced_at FROM users u JOIN ident ON u.i
 # a concurrent first login of the same person surfaces as a unique violation.
 CREATE_PERSON = f"""
 WITH u AS (
-    INSERT INTO users (display_name, avatar_source, avatar_fetch_due_at, created_at, updated_at, last_seen_at)
-    SELECT $13, COALESCE($10, ''), CASE WHEN COALESCE($10, '') = '' THEN NULL ELSE $11::timestamptz END, $11, $11, $11
+    INSERT INTO users (display_name, avatar_source, avatar_fetch_due_at, created_at, updated_at, last_seen_at,
+                       privacy_consent_at, privacy_consent_url)
+    SELECT $13, COALESCE($10, ''), CASE WHEN COALESCE($10, '') = '' THEN NULL ELSE $11::timestamptz END, $11, $11, $11,
+           $22::timestamptz, $23::text
     WHERE NOT EXISTS (SELECT 1 FROM wechat_identities WHERE appid = $1 AND openid = $2)
       AND NOT EXISTS (SELECT 1 FROM wechat_unions WHERE unionid = $12) AND $3::boolean IS NOT NULL
     RETURNING {ACCOUNT_COLUMNS.replace("u.", "")}
@@ -101,7 +103,8 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, COALESCE($11, ''), COALESCE($12
         $8::timestamptz - interval '15 minutes')
 """
 CREATE_USER = """
-INSERT INTO users (display_name, avatar_source, avatar_fetch_due_at, created_at, updated_at, last_seen_at)
-VALUES ($1, $2, CASE WHEN $2 = '' THEN NULL ELSE $3::timestamptz END, $3, $3, $3)
+INSERT INTO users (display_name, avatar_source, avatar_fetch_due_at, created_at, updated_at, last_seen_at,
+                   privacy_consent_at, privacy_consent_url)
+VALUES ($1, $2, CASE WHEN $2 = '' THEN NULL ELSE $3::timestamptz END, $3, $3, $3, $4, $5)
 RETURNING id
 """

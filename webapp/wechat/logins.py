@@ -45,9 +45,12 @@ class GrantValues:
     nickname: str | None  # None: no profile in this grant, keep the stored one
     avatar_url: str | None
     now: datetime
+    consent_url: str | None = None  # the privacy policy a new account accepts (PRIVACY_URL), if any
 
     @classmethod
-    def of(cls, cipher: TokenCipher, app: WeChatApp, grant: Any, *, now: datetime) -> GrantValues:
+    def of(
+        cls, cipher: TokenCipher, app: WeChatApp, grant: Any, *, now: datetime, consent_url: str | None = None
+    ) -> GrantValues:
         """Encrypt and lay out a grants.Grant."""
         token, profile = grant.token, grant.profile
         return cls(
@@ -62,7 +65,12 @@ class GrantValues:
             nickname=profile.nickname if profile else None,
             avatar_url=profile.avatar_url if profile else None,
             now=now,
+            consent_url=consent_url or None,
         )
+
+    def consent_args(self) -> tuple[datetime | None, str | None]:
+        """When and to which policy a new account consented (both None without a policy)."""
+        return (self.now if self.consent_url else None, self.consent_url)
 
     def token_args(self) -> tuple[Any, ...]:
         """Parameters $1..$11 of login_sql.TOKEN_SET statements."""
@@ -89,6 +97,7 @@ async def create_person(
     return await conn.fetchrow(
         CREATE_PERSON, *values.token_args(), values.unionid, values.nickname or "WeChat user",
         values.app_kind, actor.method, actor.client[:100], actor.ip[:64], state, *_session_args(session),
+        *values.consent_args(),
     )
 
 
@@ -167,7 +176,9 @@ async def insert_identity(conn: asyncpg.Connection, user_id: int, values: GrantV
 
 async def create_account(conn: asyncpg.Connection, values: GrantValues, *, unionid: str | None) -> int:
     """A new WeChat-only account named after the nickname, with its union and identity."""
-    user_id = await conn.fetchval(CREATE_USER, values.nickname or "WeChat user", values.avatar_url or "", values.now)
+    user_id = await conn.fetchval(
+        CREATE_USER, values.nickname or "WeChat user", values.avatar_url or "", values.now, *values.consent_args()
+    )
     if unionid:
         await add_union(conn, unionid, user_id, now=values.now)
     await insert_identity(conn, user_id, values, unionid=unionid)

@@ -60,13 +60,16 @@ async def login(
     state: str | None = None,
     fetch_profile: ProfileFetcher | None = None,
     session: SessionDraft | None = None,
+    consent_url: str | None = None,
 ) -> Outcome:
     """Log in the person behind `grant`, linking by unionid or creating an account; record it with `state`.
+
+    consent_url: the privacy policy a new account accepts by this login (the login page said so beside it).
 
     A returning person is logged in without asking WeChat for the profile again unless the stored one
     is a day old; a new person's profile is read first (their account is named after it).
     """
-    values = logins.GrantValues.of(cipher, app, grant, now=now)
+    values = logins.GrantValues.of(cipher, app, grant, now=now, consent_url=consent_url)
     async with db.connection() as conn:
         account = await logins.returning_login(conn, values, actor=actor, state=state, session=session)
     if account is not None:
@@ -82,7 +85,7 @@ async def login(
         return Outcome("login", user_id=account["id"], account=_account_fields(account), session=session)
     if fetch_profile is not None:
         grant = await fetch_profile(grant)
-        values = logins.GrantValues.of(cipher, app, grant, now=now)
+        values = logins.GrantValues.of(cipher, app, grant, now=now, consent_url=consent_url)
     if not (app.kind == "official_account" and grant.unionid is None and _base_scope_only(grant)):
         async with db.connection() as conn:
             try:

@@ -167,6 +167,7 @@ async def _complete(
             db, cipher, app, grant, actor=actor, now=now, state=ticket.key,
             fetch_profile=lambda g: grants.with_profile(client, app, g),
             session=draft_session(request, now) if session_here else None,
+            consent_url=request.app[settings_key].privacy_url,  # the login page says so beside the QR and button
         )
     except WeChatError as exc:  # e.g. a profile that names another person than the token: nothing written
         assert app is not None

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from webapp.accounts.account import Account
 from webapp.accounts.session import login_user
-from webapp.keys import cipher_key, clock_key, database_key
+from webapp.keys import cipher_key, clock_key, database_key, settings_key
 from webapp.observability import metrics
 from webapp.wechat import flow, pages, service
 from webapp.wechat.grants import Grant
@@ -37,7 +37,8 @@ async def log_in_browser(request: web.Request, app: WeChatApp, follower: Followe
     # Follow-login has no OAuth grant: an identity known without tokens.
     grant = Grant(openid=follower.openid, unionid=follower.unionid, token=None, profile=None)
     outcome = await service.login(
-        db, request.app[cipher_key], app, grant, actor=flow.actor(request, FLOW), now=request.app[clock_key]()
+        db, request.app[cipher_key], app, grant, actor=flow.actor(request, FLOW), now=request.app[clock_key](),
+        consent_url=request.app[settings_key].privacy_url,  # the login page says so beside the QR
     )
     if outcome.kind != "login" or outcome.user_id is None:
         metrics.login(flow.METHODS[FLOW], "disabled" if outcome.reason == "disabled" else "error")
