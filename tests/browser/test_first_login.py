@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser.conftest import CHROMIUM, TIMEOUT_MS, NewPerson, StartSite
-from tests.browser.test_follow_login import follow_login_site, shown_ticket
+from tests.browser.test_follow_login import follow_login_site, open_option, shown_ticket
 from tests.browser.test_wechat_browser import DESKTOP, expect_outcome, scan_and_confirm
 from webapp.browser import BINDING_COOKIE
 from webapp.wechat_sim import fixture as sim_fixture
@@ -29,10 +29,8 @@ ROUNDS = 3
 
 
 async def open_follow_login(page: Page) -> None:
-    """Show the follow-login QR (opened on demand where the page asks for it)."""
-    opener = page.locator("#follow-login-open")
-    if await opener.count():
-        await opener.click()
+    """Open the follow-login option: its QR is asked for only then."""
+    await open_option(page)
     await expect(page.locator("#follow-login")).to_have_attribute("data-status", "pending")
 
 
