@@ -13,6 +13,7 @@ os.environ["XDG_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="webapp-xdg-")  # pgserv
 
 import pytest
 from aiohttp.test_utils import TestClient
+from argon2.profiles import CHEAPEST
 from cryptography.fernet import Fernet
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
@@ -20,10 +21,14 @@ from sqlalchemy.pool import NullPool
 from webapp.app import create_app
 from webapp.clock import FrozenClock
 from webapp.migrations import upgrade_head
+from webapp.security import Argon2
 from webapp.settings import Settings, to_asyncpg_url
 
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 TOKEN_KEY = Fernet.generate_key().decode()
+# argon2id at its cheapest: tests that are not about hashing hash in microseconds, not 64 MiB and ~50 ms each.
+# The tests about hashing (tests/test_security.py, tests/hardening's CountingPasswords) keep the real cost.
+CHEAP_ARGON2 = Argon2(CHEAPEST)
 
 
 class Postgres:
@@ -129,6 +134,7 @@ def settings() -> Settings:
         token_keys=(TOKEN_KEY,),
         public_url="http://localhost:8080",
         run_worker=False,
+        password_parameters=CHEAPEST,
     )
 
 

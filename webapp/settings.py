@@ -11,7 +11,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from argon2 import Parameters
 from yarl import URL
+
+from webapp.security import PRODUCTION_PARAMETERS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -84,6 +87,8 @@ class Settings:
     database_pool_mode: str = "session"
     database_pool_size: int = 10
     dev: bool = False
+    # argon2id cost of password hashes; not read from the environment. Tests pass argon2.profiles.CHEAPEST.
+    password_parameters: Parameters = field(default_factory=lambda: PRODUCTION_PARAMETERS)
     # Variables that could not be parsed, reported by problems() (from_env never raises).
     env_problems: tuple[str, ...] = ()
 
