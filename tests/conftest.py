@@ -15,6 +15,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from argon2.profiles import CHEAPEST
 from cryptography.fernet import Fernet
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -23,6 +24,13 @@ from webapp.clock import FrozenClock
 from webapp.migrations import upgrade_head
 from webapp.security import Argon2
 from webapp.settings import Settings, to_asyncpg_url
+
+# Hypothesis: "ci" (the default) tries each property 100 times; `--hypothesis-profile=thorough` tries 600
+# (the count the HTTP properties were written with). Modules that scale their own count derive it from the
+# loaded profile's max_examples. No deadline: a shared CI machine makes timings meaningless.
+hypothesis_settings.register_profile("ci", max_examples=100, deadline=None)
+hypothesis_settings.register_profile("thorough", max_examples=600, deadline=None)
+hypothesis_settings.load_profile("ci")  # --hypothesis-profile, read after this file, overrides it
 
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 TOKEN_KEY = Fernet.generate_key().decode()
