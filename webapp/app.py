@@ -71,7 +71,8 @@ def create_app(
     app[clock_key] = clock
     app[translator_key] = Translator()
     app[cipher_key] = TokenCipher(settings.token_keys)
-    app[passwords_key] = Passwords(parameters=settings.password_parameters)
+    app[passwords_key] = passwords = Passwords(parameters=settings.password_parameters)
+    app.on_startup.append(lambda _app: passwords.warm())
     app[flash_signer_key] = Signer(settings.secret_key, "flash")
     app[outcome_signer_key] = Signer(settings.secret_key, "wechat-outcome")
     setup_csrf(app)

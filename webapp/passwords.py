@@ -22,6 +22,10 @@ class Passwords:
         self._slots = asyncio.Semaphore(self.concurrency)
         self._argon2 = Argon2(parameters)
 
+    async def warm(self) -> None:
+        """Make the unknown-user dummy hash now, so that no request pays for it."""
+        await asyncio.to_thread(lambda: self._argon2.dummy_hash)
+
     async def hash(self, password: str) -> str:
         """An argon2id hash of `password`."""
         async with self._slots:

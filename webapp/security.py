@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -26,8 +27,15 @@ class Argon2:
 
     def __init__(self, parameters: Parameters) -> None:
         self.hasher = PasswordHasher.from_parameters(parameters)
-        # Verified against when the username is unknown, so both failures cost the same time.
-        self.dummy_hash = self.hasher.hash("not the password of anyone: equalises timing")
+
+    @functools.cached_property
+    def dummy_hash(self) -> str:
+        """Verified against when the username is unknown, so both failures cost the same time.
+
+        Made on first use, not at import: commands that never verify a password skip its cost. The site
+        makes it at start-up (Passwords.warm), so even its first unknown username costs one verification.
+        """
+        return self.hasher.hash("not the password of anyone: equalises timing")
 
 
 _PRODUCTION = Argon2(PRODUCTION_PARAMETERS)
