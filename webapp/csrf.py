@@ -14,6 +14,7 @@ import secrets
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from aiohttp_session import get_session
 from multidict import MultiDict, MultiDictProxy
 
@@ -33,7 +34,7 @@ class CSRFFailure(web.HTTPForbidden):
     """The request lacked a valid CSRF token (expired form, or sent from another site)."""
 
 
-def csrf_exempt(handler: web.RequestHandler) -> web.RequestHandler:
+def csrf_exempt(handler: Handler) -> Handler:
     """Mark a handler that authenticates its POSTs otherwise (e.g. WeChat's signed pushes)."""
     handler.csrf_exempt = True  # type: ignore[attr-defined]
     return handler
@@ -82,14 +83,14 @@ async def _parsed_form(request: web.Request) -> MultiDictProxy[Any]:
 
 
 @web.middleware
-async def csrf_middleware(request: web.Request, handler: web.RequestHandler) -> web.StreamResponse:
+async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Reject unsafe requests whose token does not match this browser's nonce and session."""
     if request.method not in _SAFE_METHODS and not getattr(request.match_info.handler, "csrf_exempt", False):
         nonce = request.cookies.get(CSRF_COOKIE)
         form = await _parsed_form(request)
         supplied = request.headers.get(CSRF_HEADER)
         if supplied is None and request.content_type in _FORM_TYPES:
-            supplied = form.get(CSRF_FIELD)  # type: ignore[assignment]
+            supplied = form.get(CSRF_FIELD)
         if not nonce or not isinstance(supplied, str) or len(supplied) > 128:
             raise CSRFFailure()
         session = await get_session(request)

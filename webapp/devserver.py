@@ -31,7 +31,7 @@ def embedded_database_url() -> str:
 
     data_dir = (VAR_DIR / "pgdata").resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(data_dir, cleanup_mode="stop")
+    server = pgserver.get_server(data_dir, cleanup_mode="stop")  # type: ignore[attr-defined]  # re-exported, untyped
     return server.get_uri()
 
 

@@ -95,9 +95,14 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str], **overrides: Any) -> Settings:
         """Read settings from environment variables (unset values keep their defaults)."""
-        get = lambda name: (env.get(name) or "").strip() or None
         parse_problems: list[str] = []
-        number = lambda name, default, low, high: _int(get(name), name, default, low, high, parse_problems)
+
+        def get(name: str) -> str | None:
+            return (env.get(name) or "").strip() or None
+
+        def number(name: str, default: int, low: int, high: int) -> int:
+            return _int(get(name), name, default, low, high, parse_problems)
+
         values: dict[str, Any] = {
             "database_url": get("DATABASE_URL"),
             "secret_key": get("SECRET_KEY") or "",
