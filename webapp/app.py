@@ -13,6 +13,7 @@ from aiohttp import web
 from aiohttp_session import session_middleware
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
+from webapp.accounts.account import LOAD_SESSION_SQL, Account
 from webapp.clock import utcnow
 from webapp.cookies import Signer, apply_pending
 from webapp.crypto import TokenCipher
@@ -60,7 +61,10 @@ def create_app(
             pool_mode=settings.database_pool_mode,
         )
     database = _database(sessionmaker, settings)
-    storage = PostgresStorage(database, clock, max_age=settings.session_max_age_s, secure=settings.secure_cookies)
+    storage = PostgresStorage(
+        database, clock, max_age=settings.session_max_age_s, secure=settings.secure_cookies,
+        load_sql=LOAD_SESSION_SQL, account_of=Account.from_row,
+    )
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         middlewares=[i18n_middleware, error_middleware, session_middleware(storage), csrf_middleware],

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from aiohttp import web
@@ -20,15 +20,17 @@ from aiohttp_session import STORAGE_KEY, AbstractStorage, Session
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from webapp.accounts.account import LOAD_SESSION_SQL, Account
 from webapp.clientinfo import client_ip, coarse_client
-from webapp.db import CONNECTION_ERRORS, Database
+from webapp.db import CONNECTION_ERRORS, Database, rowcount
 from webapp.models import WebSession
 from webapp.security import digest, random_token
 
+if TYPE_CHECKING:  # the accounts package gives the query and the Account at run time (see app.py)
+    from webapp.accounts.account import Account
+
 COOKIE_NAME = "webapp_session"
 TOUCH_INTERVAL = timedelta(minutes=5)
-account_key = web.RequestKey("account", Account | None)  # type: ignore[arg-type]
+account_key: web.RequestKey[Account | None] = web.RequestKey("account")
 _PRESTORED = web.RequestKey("session_prestored", str)
 
 
@@ -81,12 +83,17 @@ _DELETE_SQL = "DELETE FROM web_sessions WHERE id = $1"
 class PostgresStorage(AbstractStorage):
     """Keeps logged-in sessions in `web_sessions`, keyed by the sha256 of the cookie's random id."""
 
-    def __init__(self, db: Database, clock: Callable[[], datetime], *, max_age: int, secure: bool) -> None:
+    def __init__(
+        self, db: Database, clock: Callable[[], datetime], *, max_age: int, secure: bool,
+        load_sql: str, account_of: Callable[[Any], Account],
+    ) -> None:
+        """`load_sql` fetches a live session with its account in one query; `account_of` reads its row."""
         super().__init__(
             cookie_name=COOKIE_NAME, max_age=max_age, httponly=True, samesite="Lax", secure=secure, path="/"
         )
         self._db = db
         self._clock = clock
+        self._load_sql, self._account_of = load_sql, account_of
 
     async def load_session(self, request: web.Request) -> Session:
         """The live session named by the cookie (its account on the request too), or a new empty one."""
@@ -102,7 +109,7 @@ class PostgresStorage(AbstractStorage):
         # Expiry is the row's (sliding, in the database); aiohttp-session's own check against `created` is
         # neutralised by giving it the current time.
         session = Session(key, data={"created": int(time.time()), "session": data}, new=False, max_age=self.max_age)
-        request[account_key] = Account.from_row(row)
+        request[account_key] = self._account_of(row)
         if now - row["last_seen_at"] >= TOUCH_INTERVAL:
             session.changed()  # the middleware saves it: new expiry, cookie renewed
         return session
@@ -112,7 +119,7 @@ class PostgresStorage(AbstractStorage):
         for attempt in (1, 2):
             try:
                 async with self._db.connection() as conn:
-                    return await conn.fetchrow(LOAD_SESSION_SQL, session_id, now)
+                    return await conn.fetchrow(self._load_sql, session_id, now)
             except CONNECTION_ERRORS:
                 if attempt == 2:
                     raise
@@ -161,4 +168,4 @@ def storage_of(request: web.Request) -> PostgresStorage:
 async def purge_expired_sessions(session: AsyncSession, *, now: datetime) -> int:
     """Delete expired sessions; return how many."""
     result = await session.execute(delete(WebSession).where(WebSession.expires_at <= now))
-    return result.rowcount or 0
+    return rowcount(result)
