@@ -5,13 +5,13 @@ from __future__ import annotations
 from alembic import command
 from alembic.config import Config
 
-from webapp.settings import REPO_ROOT
+from webapp.settings import RESOURCES
 
 
 def alembic_config(database_url: str) -> Config:
-    """alembic.ini of the repository, pointed at `database_url`."""
-    config = Config(str(REPO_ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(REPO_ROOT / "migrations"))
+    """alembic.ini of the repository (or of the installed wheel), pointed at `database_url`."""
+    config = Config(str(RESOURCES / "alembic.ini"))
+    config.set_main_option("script_location", str(RESOURCES / "migrations"))
     config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
     return config
 

@@ -16,7 +16,17 @@ from yarl import URL
 
 from webapp.security import PRODUCTION_PARAMETERS
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_ROOT = PACKAGE_DIR.parent
+
+
+def _resources() -> Path:
+    """Where templates/, static/, migrations/ and alembic.ini are: the checkout, or inside an installed wheel."""
+    bundled = PACKAGE_DIR / "_bundled"  # pyproject.toml's force-include puts them there in the wheel
+    return bundled if bundled.is_dir() else REPO_ROOT
+
+
+RESOURCES = _resources()
 
 DEFAULT_OPEN_BASE = "https://open.weixin.qq.com"
 DEFAULT_API_BASE = "https://api.weixin.qq.com"
@@ -67,8 +77,8 @@ class Settings:
     wechat_mp_aes_key: str = field(default="", repr=False)
     # Offer "follow the official account to log in" on the login page (verified service accounts only).
     wechat_mp_follow_login: bool = False
-    templates_dir: Path = REPO_ROOT / "templates"
-    static_dir: Path = REPO_ROOT / "static"
+    templates_dir: Path = RESOURCES / "templates"
+    static_dir: Path = RESOURCES / "static"
     serve_static: bool = True
     session_max_age_s: int = 14 * 24 * 3600
     recent_auth_s: int = 600
