@@ -32,6 +32,10 @@ hypothesis_settings.register_profile("ci", max_examples=100, deadline=None)
 hypothesis_settings.register_profile("thorough", max_examples=600, deadline=None)
 hypothesis_settings.load_profile("ci")  # --hypothesis-profile, read after this file, overrides it
 
+# The WeChat harness's fixtures (sim_server, wechat_settings, world, pooled_world) for every test module,
+# instead of each module importing them (an import that pytest uses but linters see as unused).
+pytest_plugins = ["tests.wechat.harness"]
+
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 TOKEN_KEY = Fernet.generate_key().decode()
 # argon2id at its cheapest: tests that are not about hashing hash in microseconds, not 64 MiB and ~50 ms each.

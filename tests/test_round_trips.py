@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 
-from tests.wechat.harness import Browser, World, sim_server, wechat_settings, world  # noqa: F401
+from tests.wechat.harness import Browser, World
 
 
 class RoundTrips:

@@ -7,7 +7,7 @@ from argon2.profiles import CHEAPEST
 from sqlalchemy import func, select
 
 from tests.accounts.helpers import PASSWORD, SM, create_user
-from webapp.accounts import service, throttle
+from webapp.accounts import service
 from webapp.accounts.account import Account
 from webapp.accounts.errors import InvalidCredentials, TooManyAttempts, UsernameTaken, WrongPassword
 from webapp.clock import FrozenClock

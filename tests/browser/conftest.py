@@ -39,7 +39,7 @@ CHROMIUM_ARGS = [
 ]
 TIMEOUT_MS = 20_000  # generous: every wait is on an event, never a sleep
 POLL_HOLD_S = 1.0  # the QR page's long poll returns at once on a change; a short hold keeps idle polls cheap
-CSP_TEXT = re.compile(r"Content[- ]Security[- ]Policy|CSP-VIOLATION", re.I)
+CSP_TEXT = re.compile(r"Content[- ]Security[- ]Policy|CSP-VIOLATION", re.IGNORECASE)
 
 # Reported by every frame (ours and the simulator's) through the console, so the test sees it.
 CSP_LISTENER = """

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from tests.wechat.harness import World, count, local_path, query_of, sim_server, wechat_settings, world  # noqa: F401
+from tests.wechat.harness import World, count, local_path, query_of
 from webapp.models import User, WeChatIdentity, WeChatUnion
 from webapp.wechat_sim import fixture as sim_fixture
 
