@@ -116,3 +116,9 @@ async def test_purge_expired_sessions(sessionmaker: SM, clock: FrozenClock) -> N
         assert await purge_expired_sessions(s, now=clock()) == 1
     async with sessionmaker() as s:
         assert (await s.scalars(select(WebSession.id))).all() == [digest("new")]
+
+
+async def test_a_session_expiring_this_instant_is_purged(sessionmaker: SM, clock: FrozenClock) -> None:
+    await add_session(sessionmaker, clock, "edge", None, ttl=timedelta(0))  # expires_at == now: already over
+    async with sessionmaker.begin() as s:
+        assert await purge_expired_sessions(s, now=clock()) == 1
