@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 import webapp.models  # noqa: F401  (registers every table on Base.metadata)
 from webapp.db import Base
+from webapp.migrations import record_suited_code
 from webapp.settings import Settings, to_asyncpg_url
 
 config = context.config
@@ -29,6 +30,9 @@ def do_run_migrations(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
     with context.begin_transaction():
         context.run_migrations()
+        heads = frozenset(context.get_context().get_current_heads())
+        if heads:  # which code suits the schema now, for /readyz of processes older or newer than it
+            record_suited_code(connection, context.script, heads)
 
 
 async def run_async_migrations() -> None:

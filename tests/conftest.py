@@ -13,17 +13,34 @@ os.environ["XDG_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="webapp-xdg-")  # pgserv
 
 import pytest
 from aiohttp.test_utils import TestClient
+from argon2.profiles import CHEAPEST
 from cryptography.fernet import Fernet
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from webapp.app import create_app
 from webapp.clock import FrozenClock
 from webapp.migrations import upgrade_head
+from webapp.security import Argon2
 from webapp.settings import Settings, to_asyncpg_url
+
+# Hypothesis: "ci" (the default) tries each property 100 times; `--hypothesis-profile=thorough` tries 600
+# (the count the HTTP properties were written with). Modules that scale their own count derive it from the
+# loaded profile's max_examples. No deadline: a shared CI machine makes timings meaningless.
+hypothesis_settings.register_profile("ci", max_examples=100, deadline=None)
+hypothesis_settings.register_profile("thorough", max_examples=600, deadline=None)
+hypothesis_settings.load_profile("ci")  # --hypothesis-profile, read after this file, overrides it
+
+# The WeChat harness's fixtures (sim_server, wechat_settings, world, pooled_world) for every test module,
+# instead of each module importing them (an import that pytest uses but linters see as unused).
+pytest_plugins = ["tests.wechat.harness"]
 
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 TOKEN_KEY = Fernet.generate_key().decode()
+# argon2id at its cheapest: tests that are not about hashing hash in microseconds, not 64 MiB and ~50 ms each.
+# The tests about hashing (tests/test_security.py, tests/hardening's CountingPasswords) keep the real cost.
+CHEAP_ARGON2 = Argon2(CHEAPEST)
 
 
 class Postgres:
@@ -129,6 +146,7 @@ def settings() -> Settings:
         token_keys=(TOKEN_KEY,),
         public_url="http://localhost:8080",
         run_worker=False,
+        password_parameters=CHEAPEST,
     )
 
 

@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 import asyncpg
 import pytest
 
-from tests.wechat.harness import Browser, World, _world, sim_server, wechat_settings, world  # noqa: F401
+from tests.wechat.harness import Browser, World, _world
 from tests.wechat.mini.conftest import Mini, mini_settings  # noqa: F401
 from webapp.csrf import CSRF_HEADER
 

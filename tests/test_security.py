@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from urllib.parse import unquote, urljoin, urlsplit
+
 import pytest
+from argon2.profiles import CHEAPEST, get_default_parameters
 from hypothesis import given
 from hypothesis import strategies as st
 
 from webapp import security
+from webapp.settings import Settings
 
 HOSTILE = [
     "//evil.com",
@@ -78,8 +82,16 @@ def test_the_plain_path_shortcut_agrees_with_the_full_check(value: str) -> None:
     assert security.safe_next(value, "/fallback") == full
 
 
-def test_safe_next_table_is_big_enough() -> None:
-    assert len(HOSTILE) + len(BENIGN) >= 25
+_ANY_NEXT_CHARS = st.sampled_from(list("/\\%:.@?#evil.com25Ff09") + ["\t", "\n", " ", "\u3000", "\u202e", "\x00"])
+
+
+@given(st.text(_ANY_NEXT_CHARS, max_size=20))
+def test_what_safe_next_keeps_stays_on_the_site(value: str) -> None:
+    kept = security.safe_next(value, "/fallback")
+    for layer in (kept, unquote(kept), unquote(unquote(kept))):  # however many times a hop decodes it
+        for seen in (layer, layer.replace("\\", "/")):  # browsers read a backslash as a slash
+            resolved = urlsplit(urljoin("https://site.example/page", seen))
+            assert (resolved.scheme, resolved.netloc) == ("https", "site.example")
 
 
 def test_password_hash_is_argon2id_and_salted() -> None:
@@ -88,6 +100,16 @@ def test_password_hash_is_argon2id_and_salted() -> None:
     assert first != second
     assert "correct horse" not in first
     assert not security.needs_rehash(first)
+
+
+def test_the_site_hashes_at_the_production_cost_unless_told_otherwise() -> None:
+    assert Settings().password_parameters == get_default_parameters() == security.PRODUCTION_PARAMETERS
+    assert Settings.from_env({"ARGON2_TIME_COST": "1"}).password_parameters == security.PRODUCTION_PARAMETERS
+    cheap = security.Argon2(CHEAPEST)
+    hashed = security.hash_password("correct horse", cheap)
+    assert security.verify_password(hashed, "correct horse")  # a hash carries its own parameters
+    assert security.needs_rehash(hashed)  # ...and a cheap one is replaced at the next login
+    assert not security.needs_rehash(hashed, cheap)
 
 
 @pytest.mark.parametrize(

@@ -13,9 +13,11 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from tests.ops.processes import Child
 from tests.test_worker_cli import worker_env
 
 DEADLINE_S = 60.0
+RUNNING = r"Running on http://127\.0\.0\.1:\d+"
 
 
 def free_port() -> int:
@@ -38,52 +40,52 @@ def children_of(pid: int) -> set[int]:
     return found
 
 
-async def until(predicate, what: str) -> None:  # type: ignore[no-untyped-def]
-    """Re-check `predicate` (which does I/O) until true; fail after the deadline. No sleeping."""
+async def exited(pid: int) -> None:
+    """Return once process `pid` (any process, not only a child of ours) has ended: its pidfd turns readable."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + DEADLINE_S
-    while not await predicate():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0)  # yield only: each check is a real request or a /proc read
+    ended: asyncio.Future[None] = loop.create_future()
+    loop.add_reader(fd, lambda: ended.done() or ended.set_result(None))
+    try:
+        await asyncio.wait_for(ended, DEADLINE_S)
+    finally:
+        loop.remove_reader(fd)
+        os.close(fd)
 
 
 @pytest.fixture
-async def supervisor(pooled_database_url: str, tmp_path: Path) -> AsyncIterator[tuple[asyncio.subprocess.Process, str]]:
-    """`webapp serve --workers 2` on a free port; stopped (and checked gone) afterwards."""
+async def supervisor(pooled_database_url: str, tmp_path: Path) -> AsyncIterator[tuple[Child, str]]:
+    """`webapp serve --workers 2` on a free port, once both site processes said they listen; killed afterwards."""
     port = free_port()
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "webapp", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2",
         env=worker_env(pooled_database_url), cwd=tmp_path,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )
-    base = f"http://127.0.0.1:{port}"
-    async with aiohttp.ClientSession() as http:
-
-        async def up() -> bool:
-            return len(children_of(proc.pid)) == 2 and await _ok(http, f"{base}/healthz")
-
-        await until(up, "two site processes answering")
+    tree = Child("supervisor", proc)  # the site processes inherit its output: each prints "Running on" once bound
     try:
-        yield proc, base
+        await tree.wait_for_line(RUNNING, count=2)
+        assert len(children_of(proc.pid)) == 2, tree.output
+        yield tree, f"http://127.0.0.1:{port}"
     finally:
         if proc.returncode is None:
             for child in children_of(proc.pid):
                 os.kill(child, signal.SIGKILL)
             proc.kill()
             await proc.wait()
+        await tree.stop()
 
 
-async def test_children_exit_when_the_supervisor_is_killed_outright(supervisor) -> None:  # type: ignore[no-untyped-def]
-    proc, _base = supervisor
+async def test_children_exit_when_the_supervisor_is_killed_outright(supervisor: tuple[Child, str]) -> None:
+    proc = supervisor[0].proc
     children = children_of(proc.pid)
     proc.kill()
     await proc.wait()
-
-    async def orphans_gone() -> bool:
-        return all(_state(pid) != "alive" for pid in children)
-
-    await until(orphans_gone, "the site processes to follow their supervisor")
+    await asyncio.gather(*(exited(pid) for pid in children))  # fails after DEADLINE_S if one lives on
+    assert all(_state(pid) != "alive" for pid in children)
 
 
 async def _ok(http: aiohttp.ClientSession, url: str) -> bool:
@@ -94,24 +96,22 @@ async def _ok(http: aiohttp.ClientSession, url: str) -> bool:
         return False
 
 
-async def test_two_processes_serve_one_port_and_a_dead_one_is_replaced(supervisor) -> None:  # type: ignore[no-untyped-def]
-    proc, base = supervisor
-    first = children_of(proc.pid)
+async def test_two_processes_serve_one_port_and_a_dead_one_is_replaced(supervisor: tuple[Child, str]) -> None:
+    tree, base = supervisor
+    first = children_of(tree.proc.pid)
     assert len(first) == 2
     async with aiohttp.ClientSession() as http:
         assert all(await asyncio.gather(*(_ok(http, f"{base}/healthz") for _ in range(20))))
         victim = min(first)
         os.kill(victim, signal.SIGKILL)
-
-        async def replaced() -> bool:
-            now = children_of(proc.pid)
-            return len(now) == 2 and victim not in now and await _ok(http, f"{base}/healthz")
-
-        await until(replaced, "the killed process to be replaced")
+        await tree.wait_for_line(RUNNING, count=3)  # the replacement bound the port
+        now = children_of(tree.proc.pid)
+        assert len(now) == 2 and victim not in now
+        assert await _ok(http, f"{base}/healthz")
 
 
-async def test_sigterm_stops_every_process_and_exits_0(supervisor) -> None:  # type: ignore[no-untyped-def]
-    proc, _base = supervisor
+async def test_sigterm_stops_every_process_and_exits_0(supervisor: tuple[Child, str]) -> None:
+    proc = supervisor[0].proc
     children = children_of(proc.pid)
     proc.send_signal(signal.SIGTERM)
     assert await asyncio.wait_for(proc.wait(), timeout=20) == 0

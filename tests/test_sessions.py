@@ -116,3 +116,23 @@ async def test_purge_expired_sessions(sessionmaker: SM, clock: FrozenClock) -> N
         assert await purge_expired_sessions(s, now=clock()) == 1
     async with sessionmaker() as s:
         assert (await s.scalars(select(WebSession.id))).all() == [digest("new")]
+
+
+async def test_a_session_expiring_this_instant_is_purged(sessionmaker: SM, clock: FrozenClock) -> None:
+    await add_session(sessionmaker, clock, "edge", None, ttl=timedelta(0))  # expires_at == now: already over
+    async with sessionmaker.begin() as s:
+        assert await purge_expired_sessions(s, now=clock()) == 1
+
+
+async def test_the_session_cookie_lives_as_long_as_the_session_and_an_odd_cookie_is_a_new_session(
+    client: TestClient, sessionmaker: SM, clock: FrozenClock, settings: Settings
+) -> None:
+    await create_user(sessionmaker, clock)
+    login = session_cookie((await AuthActions(client).login()).headers.getall("Set-Cookie"))[COOKIE_NAME]
+    assert login["max-age"] == str(settings.session_max_age_s)  # persistent, not a browser-session cookie
+    assert len(login.value) >= 20
+    assert (await client.get("/api/me")).status == 200
+    client.session.cookie_jar.clear()
+    assert (await client.get("/api/me", headers={"Cookie": f"{COOKIE_NAME}={login.value}"})).status == 200
+    for odd in ("x" * 19, "x" * 129, login.value[:19]):  # outside the key lengths: never looked up
+        assert (await client.get("/api/me", headers={"Cookie": f"{COOKIE_NAME}={odd}"})).status == 401

@@ -21,13 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 from webapp.app import create_app
 from webapp.clock import utcnow
 from webapp.crypto import TokenCipher
+from webapp.db import Database
 from webapp.models import OAuthState, User, WeChatIdentity
 from webapp.settings import Settings, WeChatAppConfig, to_asyncpg_url
 from webapp.wechat.client import WeChatClient
-from webapp.db import Database
 from webapp.wechat.worker import maintenance_pass
 
-from .wechat.client_fixtures import *  # noqa: F403  (pytest fixtures must be module globals)
+from .wechat.client_fixtures import *
 from .wechat.client_fixtures import SITE, SimRef
 
 TOKEN_KEY = Fernet.generate_key().decode()

@@ -13,6 +13,7 @@ from aiohttp import web
 from aiohttp_session import session_middleware
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
+from webapp.accounts.account import LOAD_SESSION_SQL, Account
 from webapp.assets import static_cache_control
 from webapp.avatars.picture_views import picture_body_limit
 from webapp.clock import utcnow
@@ -66,7 +67,10 @@ def create_app(
             pool_mode=settings.database_pool_mode,
         )
     database = _database(sessionmaker, settings)
-    storage = PostgresStorage(database, clock, max_age=settings.session_max_age_s, secure=settings.secure_cookies)
+    storage = PostgresStorage(
+        database, clock, max_age=settings.session_max_age_s, secure=settings.secure_cookies,
+        load_sql=LOAD_SESSION_SQL, account_of=Account.from_row,
+    )
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         middlewares=[
@@ -80,7 +84,8 @@ def create_app(
     app[clock_key] = clock
     app[translator_key] = Translator()
     app[cipher_key] = TokenCipher(settings.token_keys)
-    app[passwords_key] = Passwords()
+    app[passwords_key] = passwords = Passwords(parameters=settings.password_parameters)
+    app.on_startup.append(lambda _app: passwords.warm())
     app[flash_signer_key] = Signer(settings.secret_key, "flash")
     app[outcome_signer_key] = Signer(settings.secret_key, "wechat-outcome")
     app[state_signer_key] = StateSigner(settings.secret_key)

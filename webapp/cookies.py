@@ -20,7 +20,7 @@ from aiohttp import web
 
 from webapp.keys import settings_key
 
-_PENDING = web.RequestKey("pending_cookies", dict)  # type: ignore[var-annotated]
+_PENDING: web.RequestKey[dict[str, _Cookie]] = web.RequestKey("pending_cookies")
 
 
 def derive_key(secret_key: str, purpose: str) -> bytes:
@@ -100,7 +100,7 @@ def delete_later(request: web.Request, name: str) -> None:
 
 def pending(request: web.Request, name: str) -> str | None:
     """A value queued by set_later in this request, else the cookie the browser sent."""
-    queued = request.get(_PENDING, {}).get(name)
+    queued: _Cookie | None = request.get(_PENDING, {}).get(name)
     if queued is not None:
         return queued.value
     return read(request, name)

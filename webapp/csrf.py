@@ -16,6 +16,7 @@ import secrets
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from aiohttp_session import get_session
 from multidict import MultiDict, MultiDictProxy
 
@@ -36,7 +37,7 @@ class CSRFFailure(web.HTTPForbidden):
     """The request lacked a valid CSRF token (expired form, or sent from another site)."""
 
 
-def csrf_exempt(handler: web.RequestHandler) -> web.RequestHandler:
+def csrf_exempt(handler: Handler) -> Handler:
     """Mark a handler that authenticates its POSTs otherwise (e.g. WeChat's signed pushes)."""
     handler.csrf_exempt = True  # type: ignore[attr-defined]
     return handler
@@ -109,7 +110,7 @@ def _bearer_json_api(request: web.Request) -> bool:
 
 
 @web.middleware
-async def csrf_middleware(request: web.Request, handler: web.RequestHandler) -> web.StreamResponse:
+async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Reject unsafe requests whose token does not match this browser's nonce and session.
 
     A JSON request to /api/* authenticated by a bearer token is exempt: a browser never attaches that

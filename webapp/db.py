@@ -14,12 +14,12 @@ import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 from uuid import uuid4
 
 import asyncpg
 import orjson
-from sqlalchemy import DateTime, MetaData
+from sqlalchemy import CursorResult, DateTime, MetaData, Result
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -141,6 +141,9 @@ class Database:
         self.sm = sm
         self._acquire = acquire
         self.pool: asyncpg.Pool | None = None
+        self._pool_mode: str | None = None  # set by pooled(): a joined Database never opens a pool
+        self._opening = asyncio.Lock()
+        self._max_size = 10
 
     def connection(self) -> AbstractAsyncContextManager[asyncpg.Connection]:
         """An asyncpg connection for a few statements; returned to the pool afterwards."""
@@ -164,7 +167,7 @@ class Database:
                     await bind.exec_driver_sql("SELECT 1")
                     started = True
                 raw = await bind.get_raw_connection()
-                yield raw.driver_connection  # type: ignore[misc]
+                yield raw.driver_connection
 
         return cls(sm, acquire)
 
@@ -173,13 +176,11 @@ class Database:
         """An asyncpg pool beside the sessionmaker's engine, on the same database; `open()` starts it."""
         db = cls(sm, lambda: db._pool_acquire())
         db._pool_mode = pool_mode
-        db._opening = asyncio.Lock()
-        db._max_size = 10
         return db
 
     async def open(self, *, min_size: int = 1, max_size: int = 10) -> None:
         """Create the asyncpg pool (a no-op for a joined Database); retried on first use if the database is down."""
-        if not hasattr(self, "_pool_mode") or self.pool is not None:
+        if self._pool_mode is None or self.pool is not None:
             return
         self._max_size = max_size
         async with self._opening:
@@ -219,3 +220,8 @@ class Database:
             return 0, 0
         size, idle = self.pool.get_size(), self.pool.get_idle_size()
         return size - idle, idle
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE or DELETE touched (execute() is typed as Result; for those statements it is a CursorResult)."""
+    return cast("CursorResult[Any]", result).rowcount or 0

@@ -20,6 +20,10 @@ if TYPE_CHECKING:
     from webapp.wechat_sim.state import SimulatorState
 
 VAR_DIR = Path("var")
+NO_PGSERVER = (
+    "The embedded PostgreSQL (pgserver) is not installed. In a checkout, `uv sync` installs it (the dev group);\n"
+    "elsewhere install the extra: pip install 'webapp[embedded-db]'. Or point DATABASE_URL at a PostgreSQL."
+)
 
 
 def embedded_database_url() -> str:
@@ -27,11 +31,14 @@ def embedded_database_url() -> str:
     runtime = (VAR_DIR / "run").resolve()  # pgserver (platformdirs) wants a private runtime dir
     runtime.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))
-    import pgserver
+    try:
+        import pgserver
+    except ImportError:
+        raise SystemExit(NO_PGSERVER) from None
 
     data_dir = (VAR_DIR / "pgdata").resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(data_dir, cleanup_mode="stop")
+    server = pgserver.get_server(data_dir, cleanup_mode="stop")  # type: ignore[attr-defined]  # re-exported, untyped
     return server.get_uri()
 
 

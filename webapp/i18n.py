@@ -9,6 +9,7 @@ from io import BytesIO
 from pathlib import Path
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from babel import Locale, UnknownLocaleError
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -126,7 +127,7 @@ def _match(tag: str) -> str | None:
 
 
 @web.middleware
-async def i18n_middleware(request: web.Request, handler: web.RequestHandler) -> web.StreamResponse:
+async def i18n_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Choose and activate the request's language."""
     locale = choose_locale(request)
     request[locale_key] = locale

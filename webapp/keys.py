@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 settings_key = web.AppKey("settings", Settings)
 db_key = web.AppKey("db", async_sessionmaker[AsyncSession])
-clock_key = web.AppKey("clock", Callable[[], datetime])
+clock_key: web.AppKey[Callable[[], datetime]] = web.AppKey("clock")
 http_key = web.AppKey("http", aiohttp.ClientSession)
 cipher_key: web.AppKey[TokenCipher] = web.AppKey("cipher")
 translator_key: web.AppKey[Translator] = web.AppKey("translator")

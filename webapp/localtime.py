@@ -51,7 +51,8 @@ def reader_zone(request: web.Request) -> tzinfo:
 
 def locale_of(request: web.Request) -> str:
     """The request's language (chosen by the i18n middleware)."""
-    return request.get(i18n.locale_key, i18n.DEFAULT_LOCALE)
+    locale: str = request.get(i18n.locale_key, i18n.DEFAULT_LOCALE)
+    return locale
 
 
 def formatter(request: web.Request) -> Callable[[datetime | None], str]:

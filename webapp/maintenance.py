@@ -9,6 +9,7 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from webapp.accounts.throttle import purge_old_failures
+from webapp.db import rowcount
 from webapp.models import OAuthState
 from webapp.ratelimit import purge_old_windows
 from webapp.sessions import purge_expired_sessions
@@ -34,5 +35,5 @@ async def purge_expired(sm: async_sessionmaker[AsyncSession], *, now: datetime) 
         failures = await purge_old_failures(s, now=now)
         states = await s.execute(delete(OAuthState).where(OAuthState.expires_at <= now - STATE_GRACE))
         counters = await purge_old_windows(s, now=now)
-    return PurgeResult(sessions=sessions, login_failures=failures, oauth_states=states.rowcount or 0,
+    return PurgeResult(sessions=sessions, login_failures=failures, oauth_states=rowcount(states),
                        rate_limits=counters)

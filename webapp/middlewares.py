@@ -6,6 +6,7 @@ import functools
 import logging
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from sqlalchemy.exc import DBAPIError
 from yarl import URL
 
@@ -35,7 +36,7 @@ def _messages(status: int) -> tuple[str, str]:
 
 
 @web.middleware
-async def error_middleware(request: web.Request, handler: web.RequestHandler) -> web.StreamResponse:
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Turn HTTP errors and unexpected exceptions into friendly pages (JSON under /api/)."""
     try:
         return await handler(request)

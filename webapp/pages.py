@@ -30,7 +30,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 @login_required
 async def api_me(request: web.Request) -> web.Response:
-    """The logged-in user as JSON (design.md's shape); 401 when anonymous. No query: it came with the session."""
+    """The logged-in user as JSON (Account.as_json); 401 when anonymous. No query: it came with the session."""
     user = await require_user(request)
     body = orjson.dumps(user.as_json(request.app[settings_key].public_url))
     return web.Response(body=body, content_type="application/json", headers={"Cache-Control": "no-store"})

@@ -9,7 +9,7 @@ from webapp.models import WeChatIdentity
 
 
 def iso(value: datetime | None) -> str | None:
-    """UTC ISO 8601 with a Z, as in design.md."""
+    """UTC ISO 8601 with a Z, as `/api/me` gives times."""
     return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
 
 

@@ -14,6 +14,7 @@ import asyncpg
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from webapp.db import rowcount
 from webapp.models import RateLimit
 
 FLOW_WINDOW = timedelta(minutes=10)
@@ -48,11 +49,11 @@ def window_start(now: datetime, window: timedelta) -> datetime:
 
 async def hit(conn: asyncpg.Connection, key: str, *, limit: int, window: timedelta, now: datetime) -> bool:
     """Count one hit; True while the key is within its limit for the current window."""
-    count = await conn.fetchval(HIT_SQL, key[:128], window_start(now, window))
+    count: int = await conn.fetchval(HIT_SQL, key[:128], window_start(now, window))
     return count <= limit
 
 
 async def purge_old_windows(session: AsyncSession, *, now: datetime, longest: timedelta = timedelta(days=1)) -> int:
     """Delete counters of windows that ended; return how many."""
     result = await session.execute(delete(RateLimit).where(RateLimit.window_start < now - longest))
-    return result.rowcount or 0
+    return rowcount(result)

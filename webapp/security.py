@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -10,33 +11,52 @@ import string
 import unicodedata
 from urllib.parse import unquote, urlsplit
 
-from argon2 import PasswordHasher
+from argon2 import Parameters, PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from argon2.profiles import get_default_parameters
 
 _ALPHANUMERIC = string.ascii_letters + string.digits
 # The usual `next`: a path of printable ASCII without percent-encoding, backslashes, or a second leading slash.
 _PLAIN_PATH = re.compile(r"/(?![/\\])[A-Za-z0-9._~!$&'()*+,;=:@/?-]*")
-_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
-# Verified against when the username is unknown, so both failures cost the same time.
-_DUMMY_HASH = _hasher.hash("not the password of anyone: equalises timing")
+# argon2id with the library's current recommended parameters (RFC 9106's low-memory profile).
+PRODUCTION_PARAMETERS = get_default_parameters()
 
 
-def hash_password(password: str) -> str:
+class Argon2:
+    """argon2id at one cost, with the dummy hash that equalises an unknown user's timing at that cost."""
+
+    def __init__(self, parameters: Parameters) -> None:
+        self.hasher = PasswordHasher.from_parameters(parameters)
+
+    @functools.cached_property
+    def dummy_hash(self) -> str:
+        """Verified against when the username is unknown, so both failures cost the same time.
+
+        Made on first use, not at import: commands that never verify a password skip its cost. The site
+        makes it at start-up (Passwords.warm), so even its first unknown username costs one verification.
+        """
+        return self.hasher.hash("not the password of anyone: equalises timing")
+
+
+_PRODUCTION = Argon2(PRODUCTION_PARAMETERS)
+
+
+def hash_password(password: str, argon2: Argon2 = _PRODUCTION) -> str:
     """Hash a password with argon2id."""
-    return _hasher.hash(password)
+    return argon2.hasher.hash(password)
 
 
-def verify_password(password_hash: str | None, password: str) -> bool:
+def verify_password(password_hash: str | None, password: str, argon2: Argon2 = _PRODUCTION) -> bool:
     """Check a password; with no hash (unknown user) still spend the time of one verification."""
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return argon2.hasher.verify(password_hash or argon2.dummy_hash, password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 
 
-def needs_rehash(password_hash: str) -> bool:
-    """True when the hash was made with weaker parameters than today's."""
-    return _hasher.check_needs_rehash(password_hash)
+def needs_rehash(password_hash: str, argon2: Argon2 = _PRODUCTION) -> bool:
+    """True when the hash was made with weaker parameters than `argon2`'s."""
+    return argon2.hasher.check_needs_rehash(password_hash)
 
 
 def random_alnum(length: int = 32) -> str:

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from aiohttp import web
@@ -20,16 +20,18 @@ from aiohttp_session import STORAGE_KEY, AbstractStorage, Session
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from webapp.accounts.account import LOAD_SESSION_SQL, Account
 from webapp.clientinfo import client_ip, coarse_client
 from webapp.cookies import read as read_cookie
-from webapp.db import CONNECTION_ERRORS, Database
+from webapp.db import CONNECTION_ERRORS, Database, rowcount
 from webapp.models import WebSession
 from webapp.security import digest, random_token
 
+if TYPE_CHECKING:  # the accounts package gives the query and the Account at run time (see app.py)
+    from webapp.accounts.account import Account
+
 COOKIE_NAME = "webapp_session"
 TOUCH_INTERVAL = timedelta(minutes=5)
-account_key = web.RequestKey("account", Account | None)  # type: ignore[arg-type]
+account_key: web.RequestKey[Account | None] = web.RequestKey("account")
 _PRESTORED = web.RequestKey("session_prestored", str)
 # The login method of a mini program's bearer token (webapp.wechat.mini): its row is never a cookie's session.
 BEARER_METHOD = "wechat_mini"
@@ -87,12 +89,17 @@ _DELETE_SQL = "DELETE FROM web_sessions WHERE id = $1"
 class PostgresStorage(AbstractStorage):
     """Keeps logged-in sessions in `web_sessions`, keyed by the sha256 of the cookie's random id."""
 
-    def __init__(self, db: Database, clock: Callable[[], datetime], *, max_age: int, secure: bool) -> None:
+    def __init__(
+        self, db: Database, clock: Callable[[], datetime], *, max_age: int, secure: bool,
+        load_sql: str, account_of: Callable[[Any], Account],
+    ) -> None:
+        """`load_sql` fetches a live session with its account in one query; `account_of` reads its row."""
         super().__init__(
             cookie_name=COOKIE_NAME, max_age=max_age, httponly=True, samesite="Lax", secure=secure, path="/"
         )
         self._db = db
         self._clock = clock
+        self._load_sql, self._account_of = load_sql, account_of
 
     def load_cookie(self, request: web.Request) -> str | None:
         """The session cookie, or None when it is not something this site could have written."""
@@ -112,7 +119,7 @@ class PostgresStorage(AbstractStorage):
         # Expiry is the row's (sliding, in the database); aiohttp-session's own check against `created` is
         # neutralised by giving it the current time.
         session = Session(key, data={"created": int(time.time()), "session": data}, new=False, max_age=self.max_age)
-        request[account_key] = Account.from_row(row)
+        request[account_key] = self._account_of(row)
         if now - row["last_seen_at"] >= TOUCH_INTERVAL:
             session.changed()  # the middleware saves it: new expiry, cookie renewed
         return session
@@ -122,7 +129,7 @@ class PostgresStorage(AbstractStorage):
         for attempt in (1, 2):
             try:
                 async with self._db.connection() as conn:
-                    return await conn.fetchrow(LOAD_SESSION_SQL, session_id, now)
+                    return await conn.fetchrow(self._load_sql, session_id, now)
             except CONNECTION_ERRORS:
                 if attempt == 2:
                     raise
@@ -171,4 +178,4 @@ def storage_of(request: web.Request) -> PostgresStorage:
 async def purge_expired_sessions(session: AsyncSession, *, now: datetime) -> int:
     """Delete expired sessions; return how many."""
     result = await session.execute(delete(WebSession).where(WebSession.expires_at <= now))
-    return result.rowcount or 0
+    return rowcount(result)

@@ -12,11 +12,23 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from argon2 import Parameters
 from yarl import URL
 
 from webapp.forwarded import Network, parse_networks
+from webapp.security import PRODUCTION_PARAMETERS
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_ROOT = PACKAGE_DIR.parent
+
+
+def _resources() -> Path:
+    """Where templates/, static/, migrations/ and alembic.ini are: the checkout, or inside an installed wheel."""
+    bundled = PACKAGE_DIR / "_bundled"  # pyproject.toml's force-include puts them there in the wheel
+    return bundled if bundled.is_dir() else REPO_ROOT
+
+
+RESOURCES = _resources()
 
 DEFAULT_OPEN_BASE = "https://open.weixin.qq.com"
 DEFAULT_API_BASE = "https://api.weixin.qq.com"
@@ -71,8 +83,8 @@ class Settings:
     wechat_mp_aes_key: str = field(default="", repr=False)
     # Offer "follow the official account to log in" on the login page (verified service accounts only).
     wechat_mp_follow_login: bool = False
-    templates_dir: Path = REPO_ROOT / "templates"
-    static_dir: Path = REPO_ROOT / "static"
+    templates_dir: Path = RESOURCES / "templates"
+    static_dir: Path = RESOURCES / "static"
     serve_static: bool = True
     session_max_age_s: int = 14 * 24 * 3600
     recent_auth_s: int = 600
@@ -102,15 +114,22 @@ class Settings:
     site_name: str = DEFAULT_SITE_NAME
     privacy_url: str = ""
     terms_url: str = ""
+    # argon2id cost of password hashes; not read from the environment. Tests pass argon2.profiles.CHEAPEST.
+    password_parameters: Parameters = field(default_factory=lambda: PRODUCTION_PARAMETERS)
     # Variables that could not be parsed, reported by problems() (from_env never raises).
     env_problems: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], **overrides: Any) -> Settings:
         """Read settings from environment variables (unset values keep their defaults)."""
-        get = lambda name: (env.get(name) or "").strip() or None
         parse_problems: list[str] = []
-        number = lambda name, default, low, high: _int(get(name), name, default, low, high, parse_problems)
+
+        def get(name: str) -> str | None:
+            return (env.get(name) or "").strip() or None
+
+        def number(name: str, default: int, low: int, high: int) -> int:
+            return _int(get(name), name, default, low, high, parse_problems)
+
         values: dict[str, Any] = {
             "database_url": get("DATABASE_URL"),
             "secret_key": get("SECRET_KEY") or "",

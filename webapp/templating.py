@@ -20,7 +20,7 @@ from webapp.keys import clock_key, flash_signer_key, settings_key
 
 FLASH_COOKIE = "webapp_flash"
 FLASH_MAX_AGE_S = 300
-_FLASH_OUT = web.RequestKey("flash_out", list)  # type: ignore[var-annotated]
+_FLASH_OUT: web.RequestKey[list[dict[str, str]]] = web.RequestKey("flash_out")
 
 
 def setup_jinja(app: web.Application) -> None:
@@ -116,7 +116,8 @@ def _take_flashes(request: web.Request) -> list[dict[str, str]]:
     """The messages flashed to this browser, consumed by this page."""
     if _FLASH_OUT in request:  # flashed and rendered in the same request
         delete_later(request, FLASH_COOKIE)
-        return request.pop(_FLASH_OUT)
+        flashed: list[dict[str, str]] = request.pop(_FLASH_OUT)
+        return flashed
     raw = read_cookie(request, FLASH_COOKIE)
     if raw is None:
         return []

@@ -10,6 +10,7 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from tests.conftest import CHEAP_ARGON2
 from webapp.accounts import forms
 from webapp.clock import FrozenClock
 from webapp.models import User, WebSession
@@ -85,7 +86,7 @@ async def create_user(
         user = User(
             username=username,
             username_key=forms.username_key(username) if username else None,
-            password_hash=hash_password(password) if password else None,
+            password_hash=hash_password(password, CHEAP_ARGON2) if password else None,
             display_name=display_name,
             created_at=clock(),
             updated_at=clock(),

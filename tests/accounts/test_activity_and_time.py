@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import update
 
-from tests.wechat.harness import Browser, World, sim_server, wechat_settings, world  # noqa: F401
+from tests.wechat.harness import Browser, World
 from webapp.models import WeChatIdentity
 
 PASSWORD = "correct horse battery"

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+from argon2.profiles import CHEAPEST
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
@@ -37,7 +38,7 @@ async def committed(database_url: str) -> AsyncIterator[async_sessionmaker[Async
 
 async def sign_up(db: Database, username: str) -> Account:
     return await service.sign_up(
-        db, Passwords(), username=username, password="correct horse battery", display_name="",
+        db, Passwords(parameters=CHEAPEST), username=username, password="correct horse battery", display_name="",
         origin=service.Origin(client="", ip="192.0.2.7"), now=T0,
     )
 

@@ -7,7 +7,7 @@ import json
 import pytest
 from sqlalchemy import select, text
 
-from tests.wechat.harness import Browser, World, sim_server, wechat_settings, world  # noqa: F401
+from tests.wechat.harness import Browser, World
 from webapp.avatars.copier import copy_due_avatars
 from webapp.avatars.fetch import AvatarFetcher
 from webapp.db import Base

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import pytest
+from argon2.profiles import CHEAPEST
 from sqlalchemy import func, select
 
 from tests.accounts.helpers import PASSWORD, SM, create_user
-from webapp.clock import FrozenClock
-from webapp.accounts import service, throttle
-from webapp.accounts.errors import InvalidCredentials, TooManyAttempts, UsernameTaken, WrongPassword
+from webapp.accounts import service
 from webapp.accounts.account import Account
+from webapp.accounts.errors import InvalidCredentials, TooManyAttempts, UsernameTaken, WrongPassword
+from webapp.clock import FrozenClock
 from webapp.db import Database
 from webapp.models import LoginFailure, SecurityEvent, User
 from webapp.passwords import Passwords
 from webapp.security import verify_password
 
 WHERE = service.Origin(client="Firefox on Linux", ip="192.0.2.1")
-PASSWORDS = Passwords()
+PASSWORDS = Passwords(parameters=CHEAPEST)
 
 
 async def sign_up(
@@ -226,3 +227,16 @@ async def test_reauthenticate_refuses_an_account_without_password(sessionmaker: 
     user = await create_user(sessionmaker, clock, username="wx", password=None)
     with pytest.raises(WrongPassword):
         await service.reauthenticate(Database.joined_to(sessionmaker), PASSWORDS, user_id=user.id, password="anything", origin=WHERE, now=clock())
+
+
+async def test_login_rehashes_a_cheaper_hash_at_the_sites_cost(sessionmaker: SM, clock: FrozenClock) -> None:
+    user = await create_user(sessionmaker, clock)  # hashed at argon2's cheapest cost
+    await service.authenticate(
+        Database.joined_to(sessionmaker), Passwords(), username="alice", password=PASSWORD, origin=WHERE, now=clock(),
+    )
+    async with sessionmaker() as s:
+        stored = await s.get(User, user.id)
+    assert stored is not None and stored.password_hash is not None
+    assert not Passwords().needs_rehash(stored.password_hash)  # now at the production cost
+    assert Passwords(parameters=CHEAPEST).needs_rehash(stored.password_hash)  # not the cheap one
+    assert verify_password(stored.password_hash, PASSWORD)

@@ -12,7 +12,6 @@ from tests.accounts.helpers import PASSWORD, SM, AuthActions, create_user, prefe
 from webapp.clock import FrozenClock
 from webapp.csrf import CSRF_COOKIE
 from webapp.models import LoginFailure
-from webapp.sessions import COOKIE_NAME
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 The site listens on `localhost`, the simulator on `127.0.0.1`: for the browser those are two sites, so
 WeChat's QR iframe is cross-site and the `SameSite=Lax` session cookie behaves as in production
-(design.md, "Embedded QR in a real browser"). The site uses its own database with a normal connection
+(README, "Tests"; docs/wechat.md, "The embedded QR"). The site uses its own database with a normal connection
 pool (a browser makes concurrent requests), emptied after every test.
 """
 

@@ -16,7 +16,7 @@ from tests.wechat.harness import WECHAT_UA
 if not Path(CHROMIUM).exists():
     pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium to run the browser tests", allow_module_level=True)
 
-from playwright.async_api import Page, expect  # noqa: E402
+from playwright.async_api import Page, expect
 
 pytestmark = pytest.mark.browser
 expect.set_options(timeout=TIMEOUT_MS)

@@ -18,7 +18,7 @@ from tests.browser.test_account_pages import DESKTOP, PASSWORD, PHONE, click, qr
 if not Path(CHROMIUM).exists():
     pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium to run the browser tests", allow_module_level=True)
 
-from playwright.async_api import expect  # noqa: E402
+from playwright.async_api import expect
 
 pytestmark = pytest.mark.browser
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"

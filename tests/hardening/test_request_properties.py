@@ -35,7 +35,8 @@ CONTENT_TYPES = [
     "multipart/form-data; boundary=", "multipart/form-data; boundary=xyz", "application/json", "text/plain",
     "application/octet-stream", "text/html; charset=utf-16", "", "\u00ff/\u00ff",
 ]
-PROPERTY = settings(max_examples=600, deadline=None, derandomize=True, database=None,
+PROPERTY = settings(deadline=None,  # max_examples: the hypothesis profile's (tests/conftest.py)
+                    derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                            HealthCheck.data_too_large])
 

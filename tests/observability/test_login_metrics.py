@@ -15,7 +15,6 @@ from tests.wechat.harness import *  # pytest fixtures (world and its parts) must
 from tests.wechat.harness import World
 
 
-
 def moved(before: Samples, after: Samples, name: str, **labels: str) -> float:
     """How much one sample grew between two scrapes."""
     return value(after, name, **labels) - value(before, name, **labels)

@@ -1,18 +1,25 @@
-"""GET /readyz: 200 only when the database answers at the migrations' head; 503 saying which part is not."""
+"""GET /readyz: 200 when the database answers at the migrations' head, or at a newer schema declared to suit this
+code (rolling upgrades); 503 saying which part is not."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
 from alembic import command
+from alembic.script import ScriptDirectory
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
 from tests.conftest import Postgres
 from tests.observability.helpers import free_port
 from webapp.app import create_app
-from webapp.migrations import alembic_config
-from webapp.settings import Settings
+from webapp.migrations import COMPATIBILITY_SQL, alembic_config, parse_suited_code, suited_code
+from webapp.observability.readiness import script_schema
+from webapp.settings import Settings, to_asyncpg_url
 
 
 def _database_at(postgres: Postgres, name: str, revision: str | None) -> str:
@@ -80,3 +87,73 @@ async def test_not_ready_when_the_database_is_unreachable(site_on: Any, caplog: 
     assert response.status == 503
     assert await response.json() == {"status": "unavailable", "database": "down"}
     assert "pw-7f3a" not in caplog.text
+
+
+def _newer_schema(postgres: Postgres, name: str, comment: str | None) -> str:
+    """A database at this code's head, then "migrated by a newer release": an unknown revision, and `comment`."""
+    url = postgres.database_url(name)
+
+    async def run(sql: str) -> None:
+        engine = create_async_engine(to_asyncpg_url(url), poolclass=NullPool)
+        async with engine.begin() as conn:
+            await conn.execute(text(sql))
+        await engine.dispose()
+
+    asyncio.run(run("DROP SCHEMA public CASCADE"))  # an earlier run's unknown revision cannot be downgraded
+    asyncio.run(run("CREATE SCHEMA public"))
+    url = _database_at(postgres, name, "head")
+
+    async def advance() -> None:
+        engine = create_async_engine(to_asyncpg_url(url), poolclass=NullPool)
+        async with engine.begin() as conn:
+            await conn.execute(text("UPDATE alembic_version SET version_num = 'f00dcafe'"))
+            literal = "NULL" if comment is None else "'" + comment.replace("'", "''") + "'"
+            await conn.execute(text(f"COMMENT ON TABLE alembic_version IS {literal}"))
+        await engine.dispose()
+
+    asyncio.run(advance())
+    return url
+
+
+@pytest.fixture(scope="module")
+def newer_suiting_url(postgres: Postgres) -> str:
+    """Migrated by a newer release whose migrations only added: it declares it suits this code's head."""
+    heads = ",".join(sorted(script_schema().heads))
+    return _newer_schema(postgres, "webapp_readyz_newer_ok", f"suits code at: f00dcafe,{heads}")
+
+
+@pytest.fixture(scope="module")
+def newer_breaking_url(postgres: Postgres) -> str:
+    """Migrated by a newer release that declares nothing for this code."""
+    return _newer_schema(postgres, "webapp_readyz_newer_no", "suits code at: f00dcafe")
+
+
+async def test_ready_on_a_newer_schema_that_declares_it_suits_this_code(site_on: Any, newer_suiting_url: str) -> None:
+    response = await (await site_on(newer_suiting_url)).get("/readyz")
+
+    assert response.status == 200
+    assert await response.json() == {"status": "ready", "database": "ok", "migrations": "compatible"}
+
+
+async def test_not_ready_on_a_newer_schema_that_does_not(site_on: Any, newer_breaking_url: str) -> None:
+    response = await (await site_on(newer_breaking_url)).get("/readyz")
+
+    assert response.status == 503
+    assert await response.json() == {"status": "unavailable", "database": "ok", "migrations": "ahead"}
+
+
+def test_every_migration_run_records_which_code_suits_the_schema(postgres: Postgres) -> None:
+    url = _database_at(postgres, "webapp_readyz_recorded", "head")
+    heads = script_schema().heads
+
+    async def comment() -> str | None:
+        engine = create_async_engine(to_asyncpg_url(url), poolclass=NullPool)
+        async with engine.connect() as conn:
+            value = await conn.scalar(text(COMPATIBILITY_SQL))
+        await engine.dispose()
+        return value
+
+    recorded = parse_suited_code(asyncio.run(comment()))
+    script = ScriptDirectory.from_config(alembic_config(url))
+    assert heads <= recorded
+    assert recorded == suited_code(script, frozenset(heads))  # the head itself, and what its script declares

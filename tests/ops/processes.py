@@ -43,16 +43,16 @@ class Child:
         """Everything the child printed so far."""
         return "\n".join(self.lines)
 
-    async def wait_for_line(self, pattern: str, timeout: float = DEADLINE_S) -> str:
-        """The first line matching `pattern`; fails if the child exits or the deadline passes first."""
+    async def wait_for_line(self, pattern: str, timeout: float = DEADLINE_S, *, count: int = 1) -> str:
+        """The `count`th line matching `pattern`; fails if the child exits or the deadline passes first."""
         regex = re.compile(pattern)
 
         async def seen() -> str:
             async with self._new_line:
                 while True:
-                    for line in self.lines:
-                        if regex.search(line):
-                            return line
+                    matching = [line for line in self.lines if regex.search(line)]
+                    if len(matching) >= count:
+                        return matching[count - 1]
                     if self._reader.done():
                         raise AssertionError(f"{self.name} exited ({self.proc.returncode}):\n{self.output}")
                     await self._new_line.wait()

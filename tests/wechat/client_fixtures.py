@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -59,7 +59,7 @@ class SimRef:
 
     def now(self) -> datetime:
         """Return the simulator's time as an aware datetime (the client's `now`)."""
-        return datetime.fromtimestamp(self.clock.now(), timezone.utc)
+        return datetime.fromtimestamp(self.clock.now(), UTC)
 
     async def control(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         """Call the simulator's /_sim/api and return its JSON answer."""

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
 from tests.wechat.client_fixtures import RecordingSleep

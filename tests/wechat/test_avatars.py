@@ -7,7 +7,7 @@ import re
 
 from sqlalchemy import select, update
 
-from tests.wechat.harness import Browser, World, sim_server, wechat_settings, world  # noqa: F401
+from tests.wechat.harness import Browser, World
 from webapp.avatars.copier import copy_due_avatars
 from webapp.avatars.fetch import AvatarFetcher
 from webapp.keys import cipher_key, database_key

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from tests.wechat.harness import Browser, World, count, sim_server, table_counts, wechat_settings, world  # noqa: F401
+from tests.wechat.harness import Browser, World, count, table_counts
 from webapp.models import SecurityEvent, User, WeChatIdentity
 from webapp.wechat_sim import fixture as sim_fixture
 

@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from tests.wechat.harness import World, pooled_world, query_of, sim_server, table_counts, wechat_settings, world  # noqa: F401
 from tests.conftest import T0
+from tests.wechat.harness import World, query_of, table_counts
 from webapp.models import User
 
 ACCESS_TOKEN = "/sns/oauth2/access_token"

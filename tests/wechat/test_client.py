@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import pytest
@@ -31,10 +31,10 @@ from webapp.wechat.errors import (
 )
 from webapp.wechat.schemas import OAuthToken, WeChatApp, WeChatProfile
 
-from .client_fixtures import *  # noqa: F403  (pytest fixtures must be module globals)
+from .client_fixtures import *
 from .client_fixtures import MP, SITE, T0, UNBOUND, RecordingSleep, SimRef
 
-START = datetime.fromtimestamp(T0, timezone.utc)
+START = datetime.fromtimestamp(T0, UTC)
 TWO_HOURS = timedelta(seconds=7200)
 THIRTY_DAYS = 30 * 24 * 3600
 
@@ -443,7 +443,7 @@ def test_token_payload_missing_required_fields_is_malformed(payload: dict[str, o
 
 def test_naive_now_is_refused() -> None:
     with pytest.raises(ValueError):
-        OAuthToken.from_payload({}, now=datetime(2026, 1, 1))  # noqa: DTZ001
+        OAuthToken.from_payload({}, now=datetime(2026, 1, 1))
 
 
 def test_app_repr_hides_the_secret() -> None:

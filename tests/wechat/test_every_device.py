@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from aiohttp.test_utils import TestClient
 
-from tests.wechat.harness import Browser, World, count, sim_server, wechat_settings, world  # noqa: F401
+from tests.wechat.harness import Browser, World, count
 from webapp.app import create_app
 from webapp.models import OAuthState
 from webapp.wechat_sim import fixture as sim_fixture

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from tests.wechat.harness import World, count, local_path, query_of, sim_server, wechat_settings, world  # noqa: F401
+from tests.wechat.harness import World, count, local_path, query_of
 from webapp.models import User, WeChatIdentity, WeChatUnion
+from webapp.wechat.service import PROFILE_MAX_AGE
 from webapp.wechat_sim import fixture as sim_fixture
 
 
@@ -159,3 +160,22 @@ async def test_callback_path_and_query_follow_the_fragment_rule(world: World) ->
     callback = await phone.authorize_in_wechat(authorize, 1)
     assert callback.startswith("/auth/wechat/callback?code=")
     assert local_path("http://x/auth/wechat/callback?code=1&state=2") == "/auth/wechat/callback?code=1&state=2"
+
+
+async def test_a_returning_login_reads_the_profile_again_only_once_the_stored_one_is_a_day_old(world: World) -> None:
+    async def stored_nickname() -> str:
+        async with world.sm() as s:
+            return str(await s.scalar(select(WeChatIdentity.nickname)))
+
+    await world.browser().qr_login(user=1)
+    first = await stored_nickname()
+    await world.sim.control("PATCH", "users/1", {"nickname": "改过的名字"})
+
+    world.clock.advance(seconds=PROFILE_MAX_AGE.total_seconds() - 1)
+    await world.browser().qr_login(user=1)
+    assert await stored_nickname() == first  # fresh enough: not asked for again
+
+    world.clock.advance(seconds=1)  # exactly a day old: stale
+    await world.browser().qr_login(user=1)
+    assert await stored_nickname() == "改过的名字"
+    assert await count(world.sm, User) == 1

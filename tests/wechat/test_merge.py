@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select, update
 
-from tests.wechat.harness import Browser, World, count, sim_server, table_counts, wechat_settings, world  # noqa: F401
+from tests.wechat.harness import Browser, World, count, table_counts
 from webapp.models import SecurityEvent, User, WebSession, WeChatIdentity, WeChatUnion
 
 PASSWORD = "correct horse battery"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from tests.wechat.harness import Browser, World, count, sim_server, wechat_settings, world  # noqa: F401
+from tests.wechat.harness import Browser, World, count
 from webapp.models import OAuthState, WeChatIdentity
 
 PASSWORD = "correct horse battery"

@@ -20,7 +20,7 @@ from webapp.wechat.refresher import RefreshPolicy, RefreshReport, configured_app
 from webapp.wechat.schemas import OAuthToken, WeChatApp
 from webapp.wechat.worker import refresh_all_due
 
-from .client_fixtures import *  # noqa: F403  (pytest fixtures must be module globals)
+from .client_fixtures import *
 from .client_fixtures import MP, SITE, UNBOUND, SimRef
 
 CIPHER = TokenCipher([Fernet.generate_key().decode()])

@@ -8,7 +8,7 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import select, text
 
-from tests.wechat.harness import World, sim_server, wechat_settings, world  # noqa: F401
+from tests.wechat.harness import World
 from webapp.app import create_app
 from webapp.crypto import InvalidToken, TokenCipher
 from webapp.models import WeChatIdentity

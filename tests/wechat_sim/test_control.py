@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 
 import aiohttp
 import pytest
@@ -31,8 +32,8 @@ async def test_apps_lists_three_apps_with_kinds_and_hosts(sim: Sim) -> None:
     assert apps[fx.MP_APPID]["kind"] == "official_account"
     assert apps[fx.UNBOUND_APPID]["bound_to_open_platform"] is False
     for appid, secret in ((fx.WEBSITE_APPID, fx.WEBSITE_SECRET), (fx.MP_APPID, fx.MP_SECRET)):
-        assert len(appid) == 18 and appid.startswith("wx") and int(appid[2:], 16) >= 0
-        assert len(secret) == 32 and int(secret, 16) >= 0
+        assert re.fullmatch(r"wx[0-9a-f]{16}", appid), appid
+        assert re.fullmatch(r"[0-9a-f]{32}", secret)
 
 
 async def test_users_have_ids_nicknames_avatars_unionid_and_openids(sim: Sim) -> None:

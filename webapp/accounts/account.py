@@ -62,7 +62,7 @@ class Account:
         return f"{public_url}{avatar_path(self.id, self.avatar_sha)}" if self.avatar_sha else None
 
     def as_json(self, public_url: str) -> dict[str, Any]:
-        """design.md's /api/me object."""
+        """The /api/me object: the account and its WeChat identities (never a token)."""
         return {
             "id": self.id,
             "username": self.username,

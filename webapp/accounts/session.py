@@ -63,7 +63,7 @@ async def has_recent_auth(request: web.Request) -> bool:
     auth_at = session.get("auth_at")
     if not isinstance(auth_at, (int, float)):
         return False
-    age = request.app[clock_key]().timestamp() - auth_at
+    age: float = request.app[clock_key]().timestamp() - auth_at
     return 0 <= age <= request.app[settings_key].recent_auth_s
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from webapp.accounts.errors import TooManyAttempts
+from webapp.db import rowcount
 from webapp.models import LoginFailure
 
 WINDOW = timedelta(minutes=15)
@@ -79,4 +80,4 @@ def _minutes_left(oldest: datetime, now: datetime) -> int:
 async def purge_old_failures(session: AsyncSession, *, now: datetime) -> int:
     """Delete failures that no longer count; return how many."""
     result = await session.execute(delete(LoginFailure).where(LoginFailure.failed_at <= now - WINDOW))
-    return result.rowcount or 0
+    return rowcount(result)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import CompoundSelect, Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from webapp.admin.errors import AmbiguousUser, UnknownUser
@@ -54,7 +54,7 @@ async def find_user_id(session: AsyncSession, who: str) -> int:
     return users.pop()
 
 
-def _query(kind: str, value: str) -> Select[tuple[int]] | None:
+def _query(kind: str, value: str) -> Select[int] | CompoundSelect[int] | None:
     if not value:
         return None
     if kind == "id":

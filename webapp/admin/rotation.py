@@ -15,9 +15,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from typing import cast as cast_type
 
 from cryptography.fernet import Fernet
-from sqlalchemy import ARRAY, Column, Text, cast, func, select, update
+from sqlalchemy import ARRAY, Column, Table, Text, cast, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from webapp.crypto import InvalidToken, TokenCipher
@@ -39,11 +40,12 @@ class EncryptedColumn:
         return f"{self.column.table.name}.{self.column.name}"
 
 
+_IDENTITIES, _APP_TOKENS = cast_type(Table, WeChatIdentity.__table__), cast_type(Table, AppToken.__table__)
 ENCRYPTED_COLUMNS = (
-    EncryptedColumn(WeChatIdentity.__table__.c.id, WeChatIdentity.__table__.c.access_token_enc),
-    EncryptedColumn(WeChatIdentity.__table__.c.id, WeChatIdentity.__table__.c.refresh_token_enc),
-    EncryptedColumn(AppToken.__table__.c.appid, AppToken.__table__.c.token_enc),
-    EncryptedColumn(WeChatIdentity.__table__.c.id, WeChatIdentity.__table__.c.session_key_enc),  # mini program
+    EncryptedColumn(_IDENTITIES.c.id, _IDENTITIES.c.access_token_enc),
+    EncryptedColumn(_IDENTITIES.c.id, _IDENTITIES.c.refresh_token_enc),
+    EncryptedColumn(_APP_TOKENS.c.appid, _APP_TOKENS.c.token_enc),
+    EncryptedColumn(_IDENTITIES.c.id, _IDENTITIES.c.session_key_enc),  # mini program
 )
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from webapp import events
 from webapp.admin.errors import LastLoginMethod, UnknownUser
 from webapp.admin.lookup import find_user_id
+from webapp.db import rowcount
 from webapp.models import SecurityEvent, User, UserAvatar, WebSession, WeChatIdentity, WeChatUnion
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -106,7 +107,7 @@ async def unbind_user(sm: Sessions, who: str, *, now: datetime) -> Change:
         removed = await s.execute(delete(WeChatIdentity).where(WeChatIdentity.user_id == user.id))
         await s.execute(delete(WeChatUnion).where(WeChatUnion.user_id == user.id))
         await _record(s, user.id, "unbind", now)
-    return Change(user.id, changed=True, identities_removed=removed.rowcount or 0)
+    return Change(user.id, changed=True, identities_removed=rowcount(removed))
 
 
 async def logout_user(sm: Sessions, who: str, *, now: datetime) -> Change:
@@ -129,7 +130,7 @@ async def _locked_user(s: AsyncSession, who: str) -> User:
 
 async def _end_sessions(s: AsyncSession, user_id: int) -> int:
     result = await s.execute(delete(WebSession).where(WebSession.user_id == user_id))
-    return result.rowcount or 0
+    return rowcount(result)
 
 
 async def _record(s: AsyncSession, user_id: int, kind: str, now: datetime) -> None:

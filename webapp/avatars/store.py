@@ -60,12 +60,13 @@ _LOAD_SQL = "SELECT content_type, content FROM user_avatars WHERE user_id = $1 A
 
 async def claim_due(conn: asyncpg.Connection, *, now: datetime, limit: int) -> list[asyncpg.Record]:
     """Users whose avatar is due for copying, each leased to this worker for LEASE."""
-    return await conn.fetch(_CLAIM_SQL, now, now + LEASE, limit)
+    rows: list[asyncpg.Record] = await conn.fetch(_CLAIM_SQL, now, now + LEASE, limit)
+    return rows
 
 
 async def save(conn: asyncpg.Connection, *, user_id: int, source: str, image: Fetched, now: datetime) -> bool:
     """Store the copy if `source` is still the account's picture; True when stored."""
-    status = await conn.execute(_SAVE_SQL, user_id, source, image.sha256, image.content_type, image.content, now)
+    status: str = await conn.execute(_SAVE_SQL, user_id, source, image.sha256, image.content_type, image.content, now)
     return status.endswith(" 1")
 
 

@@ -26,7 +26,7 @@ WECHAT_ENDPOINTS = frozenset(
         "avatar",
     }
 )
-# wechat-protocol.md §6.1 plus the cgi-bin codes the official account meets; "transport" = no usable answer.
+# docs/wechat.md's errcode table plus the cgi-bin codes the official account meets; "transport" = no usable answer.
 WECHAT_ERRCODES = frozenset(
     {"0", "-1", "transport"}
     | {str(c) for c in (40001, 40002, 40003, 40013, 40014, 40029, 40030, 40125, 40163, 40164, 41001, 41002)}

@@ -179,7 +179,7 @@ def configure_logging(settings: Settings, *, stream: TextIO | None = None, captu
     """Root logging for a command: LOG_FORMAT's formatter on stderr; in JSON mode optionally stdout too."""
     # No line shows the caller's file and line, thread or process (the logging HOWTO's "Optimization"):
     # every record, one per request at least, skips a stack walk and three look-ups.
-    logging._srcfile = None  # type: ignore[attr-defined]  # the documented switch for "no caller information"
+    logging._srcfile = None  # the documented switch for "no caller information"
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     as_json = settings.log_format == "json"
     handler = BatchingStreamHandler(stream or sys.stderr)

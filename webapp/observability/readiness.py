@@ -1,4 +1,9 @@
-"""Readiness: the database answers and its alembic revision is the head of this code's migrations."""
+"""Readiness: the database answers, at this code's migration head or at a newer schema that declares it suits this code.
+
+A newer schema is one the code does not know (a newer release migrated it); migrations/env.py records on
+it which code revisions it suits (webapp.migrations). A database behind this code's head is never ready:
+migrations run before the new code serves (docs/operations.md, "Upgrades").
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from webapp.migrations import alembic_config
+from webapp.migrations import COMPATIBILITY_SQL, alembic_config, parse_suited_code
 
 logger = logging.getLogger("webapp.readiness")
 CHECK_TIMEOUT_S = 5.0
@@ -46,6 +51,21 @@ async def check(sm: async_sessionmaker[AsyncSession], schema: Schema) -> tuple[b
         return False, {"status": "unavailable", "database": "down"}
     if revisions == schema.heads:
         return True, {"status": "ready", "database": "ok", "migrations": "head"}
-    # A revision this code does not know means the database is ahead of it (a newer release migrated it).
-    state = "behind" if revisions and revisions <= schema.known else "unknown" if revisions else "missing"
-    return False, {"status": "unavailable", "database": "ok", "migrations": state}
+    if not revisions:
+        return False, {"status": "unavailable", "database": "ok", "migrations": "missing"}
+    if revisions <= schema.known:
+        return False, {"status": "unavailable", "database": "ok", "migrations": "behind"}
+    # A revision this code does not know: a newer release migrated the database. Ready if it says it suits us.
+    if schema.heads <= await _suited_code(sm):
+        return True, {"status": "ready", "database": "ok", "migrations": "compatible"}
+    return False, {"status": "unavailable", "database": "ok", "migrations": "ahead"}
+
+
+async def _suited_code(sm: async_sessionmaker[AsyncSession]) -> frozenset[str]:
+    """The code revisions the database's schema declares it suits (empty when it could not be read)."""
+    try:
+        async with asyncio.timeout(CHECK_TIMEOUT_S), sm() as session:
+            return parse_suited_code(await session.scalar(text(COMPATIBILITY_SQL)))
+    except Exception as exc:  # noqa: BLE001  (unreadable: not ready, and the reason is logged)
+        logger.warning("readiness: schema compatibility unreadable (%s)", type(exc).__name__)
+        return frozenset()

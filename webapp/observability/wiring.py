@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from webapp import keys
 from webapp.background import run_periodically
@@ -28,7 +29,7 @@ def setup_observability(app: web.Application) -> None:
 
 
 @web.middleware
-async def observe_middleware(request: web.Request, handler: web.RequestHandler) -> web.StreamResponse:
+async def observe_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Give the request its id, make it the log context, and count it by route name and status class."""
     request_id = context.request_id_for(request)
     request[context.request_id_key] = request_id
@@ -100,7 +101,7 @@ async def pool_context(app: web.Application) -> AsyncIterator[None]:
 
 def _pools_of(app: web.Application) -> list[tuple[str, Callable[[], tuple[int, int] | None]]]:
     """SQLAlchemy's engine pool, and the asyncpg pool of the hot paths when the app has one."""
-    pools = []
+    pools: list[tuple[str, Callable[[], tuple[int, int] | None]]] = []
     engine = pool_counts_of(getattr(app[db_key], "kw", {}).get("bind"))
     if engine is not None:
         pools.append(("sqlalchemy", engine))

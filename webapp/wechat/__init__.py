@@ -1,4 +1,26 @@
-"""Outbound WeChat OAuth: the /sns/* client, its typed errors and values, and authorize URLs."""
+"""WeChat login and binding: the /sns/* client and its trust boundary, the flows, the rules, the token refresher.
+
+Talking to WeChat
+client      async client of /sns/* on an injected aiohttp session; errors in `errors`
+schemas     the trust boundary: every WeChat answer becomes a validated, cleaned value
+urls        the authorize URLs (qrconnect, oauth2/authorize)
+grants      what one authorization says about a person: code exchange, profile when needed
+The flows (HTTP)
+flow        which app serves which flow, starting one, the browser nonce
+states      OAuth `state`: random, single use, 10 minutes, bound to the starting browser
+views       start, callback, hand-off, outcome page, bind, unbind, re-auth by scan
+binding     starting a bind; account_views: unbind confirmation and merge on conflict
+pages       the page after a callback, "I already have an account"; panel: WeChat on other pages
+phone       a phone browser that is not WeChat's
+outcome     what a callback ended in, stored so a second delivery gets the same answer
+The rules (database)
+service     login, binding and re-authentication rules; logins + login_sql: their steps and SQL
+merge       moving a WeChat whose account holds nothing else into the binding account
+Keeping tokens fresh
+refresher   claim due identities under a lease, refresh them, store results (SQL in refresh_sql)
+worker      one maintenance pass, inside `webapp serve` or alone as `webapp worker`
+mp/         the official account's server side: pushed events, interface token, follow-to-log-in
+"""
 
 from webapp.wechat.client import WeChatClient
 from webapp.wechat.errors import WeChatAPIError, WeChatError, WeChatUnavailable

@@ -42,7 +42,7 @@ async def merge_accounts(request: web.Request) -> web.StreamResponse:
     if other is None or data is None:
         await flash(request, _("That offer has expired. Bind WeChat again to continue."), "error")
         raise web.HTTPFound(wechat_section(request))
-    method = data.get("method") if data.get("method") in events.METHODS else ""
+    method = str(data.get("method")) if data.get("method") in events.METHODS else ""
     outcome = await merge.merge_into(
         request.app[database_key], into_user_id=user.id, other_user_id=other,
         actor=replace(flow.actor(request, ""), method=method), now=request.app[clock_key](),

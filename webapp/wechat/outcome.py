@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from webapp.wechat.errors import (
     CodeAlreadyUsed,
@@ -52,7 +52,7 @@ class Outcome:
         kind = data.get("kind")
         user_id, other = data.get("user_id"), data.get("other_user_id")
         return cls(
-            kind=kind if kind in _KINDS else "failed",
+            kind=cast(Kind, kind) if kind in _KINDS else "failed",
             user_id=user_id if isinstance(user_id, int) else None,
             created=data.get("created") is True,
             reason=str(data.get("reason", ""))[:40],

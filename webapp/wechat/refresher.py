@@ -47,7 +47,8 @@ class RefreshPolicy:
 
     def backoff(self, failures: int) -> timedelta:
         """The wait after the n-th failure in a row: doubling from backoff_first up to backoff_max."""
-        return min(self.backoff_first * 2 ** min(max(failures - 1, 0), 20), self.backoff_max)
+        doubled: timedelta = self.backoff_first * 2 ** min(max(failures - 1, 0), 20)
+        return min(doubled, self.backoff_max)
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,7 @@ class _Pass:
                     backlog.extend(rows)
                     exhausted, claiming = len(rows) < batch, None
                 else:
-                    calls.discard(task)  # type: ignore[arg-type]
+                    calls.discard(task)
                     done.append(task.result())  # type: ignore[arg-type]
         await asyncio.gather(*stores)
         return self.report

@@ -17,7 +17,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 from yarl import URL
 
@@ -97,6 +97,10 @@ class WeChatProfile:
         )
 
 
+@overload
+def identifier(payload: Mapping[str, Any], key: str) -> str: ...
+@overload
+def identifier(payload: Mapping[str, Any], key: str, *, required: bool) -> str | None: ...
 def identifier(payload: Mapping[str, Any], key: str, *, required: bool = True) -> str | None:
     """An openid/unionid as WeChat issues them; MalformedResponse for anything else."""
     value = payload.get(key)

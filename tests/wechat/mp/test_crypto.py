@@ -1,4 +1,4 @@
-"""The push crypto against WeChat's two official vectors (wechat-protocol.md §10.1-10.2) and wechatpy."""
+"""The push crypto against WeChat's two official vectors (docs/wechat.md, "Server URL verification and message push") and wechatpy."""
 
 from __future__ import annotations
 

@@ -16,6 +16,7 @@ from tests.wechat.mp.follow_page import FollowPage, ticket_of
 from tests.wechat.mp.helpers import phone_action, push_to
 from tests.wechat.mp.pushes import MP_AES_KEY, MP_TOKEN, Pusher, event_xml, sign
 from webapp.app import create_app
+from webapp.settings import Settings
 from webapp.wechat.mp.crypto import MessageCrypto
 from webapp.wechat_sim.fixture import MP_APPID
 
@@ -168,14 +169,19 @@ async def test_a_plaintext_push_is_refused_when_an_aes_key_is_configured(
     mp_world: World, pusher_for: PusherFor
 ) -> None:
     pusher = pusher_for(mp_world, "plaintext")
-    status, _ = await pusher.post(event_xml(OPENID, "subscribe", pusher.timestamp, EventKey=""))
-    assert status == 403  # its body would carry no signature at all
+    before = await stored(mp_world.sm)
+    status, reply = await pusher.post(event_xml(OPENID, "subscribe", pusher.timestamp, EventKey=""))
+    # its body would carry no signature at all; the answer names this refusal, not a bad signature
+    assert (status, reply.strip()) == (403, "plaintext push refused: WECHAT_MP_AES_KEY is set, so WeChat encrypts")
+    assert await stored(mp_world.sm) == before
 
 
 async def test_an_encrypted_push_is_refused_in_plaintext_mode(plain_world: World, pusher_for: PusherFor) -> None:
     pusher = pusher_for(plain_world, "safe")
-    status, _ = await pusher.post(event_xml(OPENID, "subscribe", pusher.timestamp, EventKey=""))
-    assert status == 400
+    before = await stored(plain_world.sm)
+    status, reply = await pusher.post(event_xml(OPENID, "subscribe", pusher.timestamp, EventKey=""))
+    assert (status, reply.strip()) == (400, "encrypted push but no WECHAT_MP_AES_KEY is configured")
+    assert await stored(plain_world.sm) == before
 
 
 async def test_compatible_mode_trusts_only_the_encrypted_part(mp_world: World, pusher_for: PusherFor) -> None:
@@ -228,8 +234,15 @@ async def test_an_unreachable_database_is_a_503_for_wechat_to_retry(aiohttp_clie
     assert (status, reply.strip()) == (503, "temporarily unavailable")
 
 
-def test_the_test_key_is_a_valid_encoding_aes_key() -> None:
-    MessageCrypto(MP_TOKEN, MP_AES_KEY, "wx8e2b7d4a1c9f3065")
+def test_the_settings_take_a_43_character_encoding_aes_key_and_refuse_any_other() -> None:
+    def aes_key_problems(key: str) -> list[str]:
+        env = {"WECHAT_MP_APPID": MP_APPID, "WECHAT_MP_SECRET": "s", "WECHAT_MP_TOKEN": MP_TOKEN, "WECHAT_MP_AES_KEY": key}
+        return [p for p in Settings.from_env(env).problems() if "WECHAT_MP_AES_KEY" in p]
+
+    assert aes_key_problems(MP_AES_KEY) == []
+    assert MessageCrypto(MP_TOKEN, MP_AES_KEY, MP_APPID).decrypt(MessageCrypto(MP_TOKEN, MP_AES_KEY, MP_APPID).encrypt(b"x")) == b"x"
+    for wrong in (MP_AES_KEY[:-1], MP_AES_KEY + "A", MP_AES_KEY[:-1] + "="):
+        assert aes_key_problems(wrong), wrong
 
 
 async def test_the_simulators_pushes_and_our_replies_agree_in_each_mode(each_mode: WorldAndPusher) -> None:

@@ -6,8 +6,6 @@ the refresher and the worker.
 
 from __future__ import annotations
 
-import pytest
-
 from tests.wechat.harness import World
 from tests.wechat.mp.conftest import PusherFor
 from tests.wechat.mp.helpers import advance, events_of, oa_identity, oa_login, phone_action, push_to, worker_pass

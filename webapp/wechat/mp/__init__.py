@@ -13,4 +13,7 @@ runtime     what the app holds for all of this, and its cleanup context
 views       GET/POST /wechat/mp/events
 follow      the follow-login endpoints the login page's script calls
 signin      the one place follow-login calls the core's login rules and sessions
+limits      how many follow-login QR codes one client address may create
+errors      the cgi-bin APIs' typed errors
+devsetup    `webapp dev`: message push and follow-login wired between the site and the simulator
 """

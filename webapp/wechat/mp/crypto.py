@@ -1,6 +1,6 @@
 """Message-push cryptography of the official account: signatures and the AES envelope.
 
-WeChat's scheme (wechat-protocol.md §10.2): signature = sha1 of the byte-sorted, concatenated parts;
+WeChat's scheme (docs/wechat.md, "Server URL verification and message push"): signature = sha1 of the byte-sorted, concatenated parts;
 key = base64(EncodingAESKey + "="); AES-256-CBC with IV = key[:16]; plaintext =
 random16 ‖ uint32_be(len(msg)) ‖ msg ‖ appid, PKCS#7-padded to 32-byte blocks (not AES's 16).
 Always check `msg_signature` before decrypting: CBC has no integrity of its own.

@@ -12,6 +12,7 @@ from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from webapp.db import rowcount
 from webapp.models import MpMessage
 from webapp.wechat.mp.inbound import REPLAY_WINDOW_S
 
@@ -36,4 +37,4 @@ async def purge(sm: async_sessionmaker[AsyncSession], *, now: datetime) -> int:
     """Forget keys older than the retention; return how many."""
     async with sm.begin() as s:
         result = await s.execute(delete(MpMessage).where(MpMessage.received_at < now - RETENTION))
-    return result.rowcount or 0
+    return rowcount(result)

@@ -1,7 +1,7 @@
 """Typed errors of the official account's cgi-bin APIs (stable_token, qrcode/create, user/info).
 
-cgi-bin answers errors with HTTP 200 and ``{"errcode": N, "errmsg": "..."}`` (wechat-protocol.md
-§10.4-10.6). Match on the class, never on errmsg. Messages never hold a secret or a token.
+cgi-bin answers errors with HTTP 200 and ``{"errcode": N, "errmsg": "..."}`` (docs/wechat.md,
+"Errcodes the code acts on"). Match on the class, never on errmsg. Messages never hold a secret or a token.
 
     WeChatError (webapp.wechat.errors)
     └── MpError                   base of this package; errcode (None for transport), errmsg, path
