@@ -122,7 +122,7 @@ async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamR
         form = await _parsed_form(request)
         supplied = request.headers.get(CSRF_HEADER)
         if supplied is None and request.content_type in _FORM_TYPES:
-            supplied = form.get(CSRF_FIELD)  # type: ignore[assignment]
+            supplied = form.get(CSRF_FIELD)
         token = _unmasked(supplied) if isinstance(supplied, str) and len(supplied) <= 128 else None
         if not nonce or token is None:
             raise CSRFFailure()

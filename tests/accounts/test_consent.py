@@ -3,8 +3,6 @@ the export carries it; the login page says what a first WeChat scan means; witho
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select

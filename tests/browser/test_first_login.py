@@ -21,7 +21,7 @@ from webapp.wechat_sim import fixture as sim_fixture
 if not Path(CHROMIUM).exists():
     pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium to run the browser tests", allow_module_level=True)
 
-from playwright.async_api import Page, expect  # noqa: E402
+from playwright.async_api import Page, expect
 
 pytestmark = pytest.mark.browser
 expect.set_options(timeout=TIMEOUT_MS)

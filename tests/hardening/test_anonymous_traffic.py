@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from urllib.parse import parse_qs, urlsplit
 from collections import Counter
+from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import text
 

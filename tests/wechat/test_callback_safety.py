@@ -8,7 +8,6 @@ import pytest
 
 from tests.conftest import T0
 from tests.wechat.harness import World, query_of, table_counts
-from webapp.models import User
 
 ACCESS_TOKEN = "/sns/oauth2/access_token"
 

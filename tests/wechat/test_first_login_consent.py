@@ -8,14 +8,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from tests.wechat.harness import World, _world, query_of, sim_server, wechat_settings  # noqa: F401
+from tests.wechat.harness import World, _world, query_of
 from webapp.models import User
 
 PRIVACY = "https://www.example.com/privacy"
 
 
 @pytest.fixture
-async def world_with_policy(aiohttp_client, wechat_settings, sessionmaker, clock, sim_server) -> AsyncIterator[World]:  # type: ignore[no-untyped-def]  # noqa: F811
+async def world_with_policy(aiohttp_client, wechat_settings, sessionmaker, clock, sim_server) -> AsyncIterator[World]:  # type: ignore[no-untyped-def]
     async for w in _world(aiohttp_client, wechat_settings.with_(privacy_url=PRIVACY), sessionmaker, clock, sim_server):
         yield w
 

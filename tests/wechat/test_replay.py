@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from tests.hardening.test_embedded_qr import handed_to, in_frame, scanned_embedded
-from tests.wechat.harness import Browser, World, sim_server, wechat_settings, world  # noqa: F401
+from tests.wechat.harness import Browser, World
 from webapp.models import OAuthState, User, WebSession
 
 OTHER_BROWSER = "Finish in the browser you started in"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.wechat.harness import World, sim_server, wechat_settings, world  # noqa: F401
+from tests.wechat.harness import World
 from webapp.wechat.flowcookie import MAX_FLOWS, PREFIX
 
 

@@ -8,7 +8,7 @@ import io
 from PIL import Image
 from sqlalchemy import select
 
-from tests.wechat.harness import World, sim_server, wechat_settings, world  # noqa: F401
+from tests.wechat.harness import World
 from tests.wechat.test_binding import PASSWORD, _bind
 from webapp.avatars import store
 from webapp.avatars.fetch import Fetched

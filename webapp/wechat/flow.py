@@ -91,7 +91,7 @@ def authorize_url(request: web.Request, flow: states.Flow, app: WeChatApp, state
         return urls.qrconnect_url(
             settings.wechat_open_base, app, redirect_uri=settings.callback_url, state=state, lang=lang
         )
-    scope = "snsapi_userinfo" if flow == "mp_userinfo" else "snsapi_base"
+    scope: Literal["snsapi_base", "snsapi_userinfo"] = "snsapi_userinfo" if flow == "mp_userinfo" else "snsapi_base"
     return urls.oauth2_authorize_url(
         settings.wechat_open_base, app, redirect_uri=settings.callback_url, scope=scope, state=state
     )

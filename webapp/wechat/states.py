@@ -175,7 +175,8 @@ async def wait_result(db: Database, key: str, *, timeout_s: float = 20.0) -> dic
         if row is None:
             return "gone"
         if row["result"] is not None or loop.time() >= deadline:
-            return row["result"]  # type: ignore[no-any-return]
+            result: dict[str, Any] | None = row["result"]
+            return result
         await asyncio.sleep(min(delay, max(0.0, deadline - loop.time())))
         delay = min(delay * 2, 0.5)
 

@@ -42,13 +42,14 @@ SNAPSHOT = {
            "browse": "Browse in snapshot mode", "full": "Use full service"},
 }
 
-ERROR = {
-    "zh_CN": {"code": "错误码：", "messages": {}},
-    "en": {"code": "Error code: ", "messages": {
-        LINK_INVALID: "This link cannot be accessed", SCOPE_ERROR: "Scope parameter error or no Scope permission",
-        REDIRECT_ERROR: "redirect_uri parameter error", STATE_ERROR: "The state parameter is too long"}},
+ERROR_MESSAGES_EN: dict[str, str] = {
+    LINK_INVALID: "This link cannot be accessed", SCOPE_ERROR: "Scope parameter error or no Scope permission",
+    REDIRECT_ERROR: "redirect_uri parameter error", STATE_ERROR: "The state parameter is too long",
 }
-
+ERROR: dict[str, dict[str, str]] = {
+    "zh_CN": {"code": "错误码："},
+    "en": {"code": "Error code: "},
+}
 MP_PHONE = {
     "zh_CN": {"title": "微信", "pick": "模拟微信：你是哪个微信用户？", "pick_hint": "选择一个测试用户，然后“扫一扫”。",
               "scan": "扫一扫", "follow": "关注公众号", "decline": "暂不关注", "expired": "该二维码已过期",

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from webapp.wechat_sim import qr as qr_states
 from webapp.wechat_sim.page_checks import PageError, check_qrconnect
-from webapp.wechat_sim.page_text import CONFIRM, ERROR
+from webapp.wechat_sim.page_text import CONFIRM, ERROR, ERROR_MESSAGES_EN
 from webapp.wechat_sim.pages import EN, ZH, is_en, other_lang_url, page_lang, user_choices
 from webapp.wechat_sim.web_util import base_url, sim_state
 
@@ -22,8 +22,8 @@ def error_page(request: web.Request, error: PageError, lang: str = ZH) -> web.Re
     """Render WeChat's error page for a refused link (HTTP 200, no redirect)."""
     text = ERROR[lang]
     return aiohttp_jinja2.render_template("wechat_sim/error.html", request, {
-        "error": error, "message": text["messages"].get(error.message, error.message), "text": text,
-        "en": lang == EN})
+        "error": error, "text": text, "en": lang == EN,
+        "message": ERROR_MESSAGES_EN.get(error.message, error.message) if lang == EN else error.message})
 
 
 def _custom_css(params: dict[str, str]) -> str:

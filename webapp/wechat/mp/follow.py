@@ -115,7 +115,7 @@ async def wait(request: web.Request) -> web.Response:
             remaining = deadline - loop.time()
             if status != "pending" or remaining <= 0 or notifier.closing:
                 redirect = (row.result or {}).get("redirect", "") if row is not None and status == "login" else ""
-                return _answer(status, **({"redirect": redirect} if redirect else {}))
+                return _answer(status, redirect=redirect) if redirect else _answer(status)
             expires_at = row.expires_at if row is not None else scenes.expiry(scene)
             until_expiry = (expires_at - clock()).total_seconds() if expires_at else 0.0
             await notifier.wait(woken, min(remaining, max(until_expiry, 0.05)))
