@@ -64,7 +64,7 @@ class StateSigner:
 
     def issue(self, flow: Flow, *, binding: str, now: datetime) -> str:
         """A new state for `flow`, bound to this browser's binding value."""
-        body = f"{_FLOW_LETTER[flow]}{random_alnum(KEY_LENGTH)}{_base36(int((now + STATE_TTL).timestamp()))}"
+        body = f"{_FLOW_LETTER[flow]}{random_alnum(KEY_LENGTH)}{base36(int((now + STATE_TTL).timestamp()), _EXPIRY_LENGTH)}"
         return body + self._mac(self._issued, body) + self._mac(self._bound, f"{body}|{binding}")
 
     def read(self, state: str) -> Ticket | None:
@@ -91,13 +91,14 @@ class StateSigner:
         return hmac.new(key, text.encode("ascii", "replace"), hashlib.sha256).hexdigest()[:_MAC_LENGTH]
 
 
-def _base36(number: int) -> str:
+def base36(number: int, width: int) -> str:
+    """`number` in lower-case base 36, zero-padded to `width` (a compact expiry inside a state or a scene)."""
     digits = "0123456789abcdefghijklmnopqrstuvwxyz"
     out = ""
     while number:
         number, rest = divmod(number, 36)
         out = digits[rest] + out
-    return out.rjust(_EXPIRY_LENGTH, "0")[-_EXPIRY_LENGTH:]
+    return out.rjust(width, "0")[-width:]
 
 
 def is_well_formed(state: str | None) -> bool:

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from webapp.cookies import derive_key
 from webapp.models import OAuthState
 from webapp.security import random_alnum
+from webapp.wechat.states import base36
 
 FLOW = "mp_follow"
 QR_TTL = timedelta(minutes=5)
@@ -48,7 +49,7 @@ class SceneSigner:
     def issue(self, *, binding: str, now: datetime) -> Scene:
         """A new scene for this browser, valid for QR_TTL."""
         expires_at = now + QR_TTL
-        body = random_alnum(22) + _base36(int(expires_at.timestamp()))
+        body = random_alnum(22) + base36(int(expires_at.timestamp()), 7)
         return Scene(body + self._mac(body, binding), expires_at.replace(microsecond=0))
 
     def bound_to(self, scene: str, binding: str | None) -> bool:
@@ -66,15 +67,6 @@ def expiry(scene: str) -> datetime | None:
     """When the scene's QR expires (None: not a scene of ours)."""
     match = SCENE_RE.fullmatch(scene)
     return datetime.fromtimestamp(int(match.group(2), 36), tz=UTC) if match else None
-
-
-def _base36(number: int) -> str:
-    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-    out = ""
-    while number:
-        number, rest = divmod(number, 36)
-        out = digits[rest] + out
-    return out.rjust(7, "0")[-7:]
 
 
 def wake_key(scene: str) -> str:
