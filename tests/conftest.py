@@ -79,6 +79,10 @@ def postgres() -> Iterator[Postgres]:
 
     data_dir = tempfile.mkdtemp(prefix="webapp-test-pg-", dir="/tmp")  # pgserver's OS user can't read /root
     server = pgserver.get_server(data_dir, cleanup_mode="delete")
+    # A throw-away server: no crash safety needed, so commits need not wait for the disk.
+    server.psql("ALTER SYSTEM SET fsync = off; ALTER SYSTEM SET synchronous_commit = off; "
+                "ALTER SYSTEM SET full_page_writes = off;")
+    server.psql("SELECT pg_reload_conf();")
     yield Postgres(server.get_uri(), server)
     server.cleanup()
 
