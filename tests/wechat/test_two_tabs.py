@@ -23,3 +23,13 @@ async def test_a_browser_keeps_only_its_newest_flows(world: World) -> None:
         await browser.start(f"/auth/wechat/start?next=/p{n}")
     kept = [c for c in browser.site.session.cookie_jar if c.key.startswith(PREFIX) and c.value]
     assert len(kept) == MAX_FLOWS
+
+
+async def test_long_next_paths_never_make_the_browsers_requests_too_big(world: World) -> None:
+    browser = world.browser()
+    long_next = "/" + "a" * 1_900  # a valid next path, as long as the site accepts
+    for _ in range(MAX_FLOWS + 2):
+        await browser.start(f"/auth/wechat/start?next={long_next}")
+    assert (await browser.get("/login")).status == 200
+    callback = await browser.scan_qr(await browser.start(f"/auth/wechat/start?next={long_next}"), 1)
+    assert (await browser.get(callback)).headers["Location"] in ("/", "/auth/wechat/continue")

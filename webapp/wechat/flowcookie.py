@@ -20,6 +20,7 @@ from webapp.wechat.states import STATE_TTL, Purpose, Ticket
 
 PREFIX = "webapp_wxf_"
 MAX_FLOWS = 4
+MAX_NEXT = 512  # MAX_FLOWS cookies must stay well inside a request head's limits (8 KiB per header line)
 _PURPOSES: frozenset[str] = frozenset({"login", "bind", "reauth"})
 _TTL_S = int(STATE_TTL.total_seconds()) * 6
 
@@ -45,7 +46,8 @@ def remember(request: web.Request, key: str, payload: FlowPayload) -> None:
     """Keep the payload of the flow whose state has this key in this browser."""
     now = request.app[clock_key]().timestamp()
     _drop_oldest(request, keep=MAX_FLOWS - 1)
-    value = {"k": key, "p": payload.purpose, "n": payload.next_path, "u": payload.user_id}
+    next_path = payload.next_path if len(payload.next_path) <= MAX_NEXT else "/"
+    value = {"k": key, "p": payload.purpose, "n": next_path, "u": payload.user_id}
     set_later(request, _name(key), _signer(request).sign(value, now=now), max_age=_TTL_S)
 
 
