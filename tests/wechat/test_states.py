@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -118,3 +119,29 @@ async def test_an_embedded_result_is_handed_to_the_top_window_once(
         taken, result = await states.take_handoff(conn, ticket.key)
         assert taken == "ok" and result["user_id"] == 3
         assert (await states.take_handoff(conn, ticket.key))[0] == "used"
+
+
+@pytest.mark.parametrize("odd", ["has-dash", "with space", "Ünïcödé", "a" * 129, "", None])
+def test_only_wechats_state_alphabet_is_well_formed(odd: str | None) -> None:
+    assert not states.is_well_formed(odd)
+
+
+def test_a_binding_that_is_not_ascii_is_simply_not_this_browser() -> None:
+    ticket = SIGNER.read(SIGNER.issue("qr", binding=BINDING, now=T0))
+    assert ticket is not None and not SIGNER.bound_to(ticket, "ü" * 43)  # never an exception
+
+
+async def test_a_second_delivery_waits_for_the_first_ones_result(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    db = await _db(sessionmaker)
+    ticket = SIGNER.read(SIGNER.issue("qr", binding=BINDING, now=T0))
+    assert ticket is not None
+    async with db.connection() as conn:
+        await states.claim(conn, ticket, purpose="login", appid="wx", next_path="/", code="c", now=T0)
+    waiting = asyncio.create_task(states.wait_result(db, ticket.key, timeout_s=30))
+    await asyncio.sleep(0)  # let the second delivery find the claim still working
+    assert not waiting.done()
+    async with db.connection() as conn:
+        await states.save_result(conn, ticket.key, {"kind": "login", "user_id": 9})
+    assert await waiting == {"kind": "login", "user_id": 9}
