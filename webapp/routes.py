@@ -12,6 +12,7 @@ from webapp.avatars import views as avatars
 from webapp.keys import settings_key
 from webapp.observability import views as observability  # observability
 from webapp.wechat import account_views as wechat_account
+from webapp.wechat import callback as wechat_callback
 from webapp.wechat import views as wechat
 from webapp.wechat.mini import settings_views as mini_settings
 from webapp.wechat.mini import views as mini_views
@@ -58,8 +59,8 @@ def setup_routes(app: web.Application) -> None:
 
     r.add_get("/auth/wechat/start", wechat.start, name="wechat_start")
     r.add_post("/auth/wechat/embed-state", wechat.embed_state, name="wechat_embed_state")
-    r.add_get("/auth/wechat/callback", wechat.callback, name="wechat_callback")
-    r.add_get("/auth/wechat/finish", wechat.finish, name="wechat_finish")
+    r.add_get("/auth/wechat/callback", wechat_callback.callback, name="wechat_callback")
+    r.add_get("/auth/wechat/finish", wechat_callback.finish, name="wechat_finish")
     r.add_get("/auth/wechat/continue", wechat.continue_page, name="wechat_continue")
     r.add_post("/auth/wechat/link-existing", wechat.link_existing, name="wechat_link_existing")
     r.add_post("/settings/wechat/bind", wechat.bind, name="wechat_bind")

@@ -6,9 +6,11 @@ schemas     the trust boundary: every WeChat answer becomes a validated, cleaned
 urls        the authorize URLs (qrconnect, oauth2/authorize)
 grants      what one authorization says about a person: code exchange, profile when needed
 The flows (HTTP)
-flow        which app serves which flow, starting one, the browser nonce
-states      OAuth `state`: random, single use, 10 minutes, bound to the starting browser
-views       start, callback, hand-off, outcome page, bind, unbind, re-auth by scan
+flow        which app serves which flow, and starting one (nothing stored)
+states      OAuth `state`: signed, 10 minutes, bound to the starting browser; the callback's claim, single use
+flowcookie  a flow's purpose, next path and account, in the starting browser's signed cookie
+views       start, the embedded QR's state, outcome page, bind, unbind, re-auth by scan
+callback    the callback (claim, exchange once, apply) and the embedded QR's hand-off
 binding     starting a bind; account_views: unbind confirmation and merge on conflict
 pages       the page after a callback, "I already have an account"; panel: WeChat on other pages
 phone       a phone browser that is not WeChat's
@@ -20,6 +22,7 @@ Keeping tokens fresh
 refresher   claim due identities under a lease, refresh them, store results (SQL in refresh_sql)
 worker      one maintenance pass, inside `webapp serve` or alone as `webapp worker`
 mp/         the official account's server side: pushed events, interface token, follow-to-log-in
+mini/       the mini program: jscode2session, bearer tokens, verified phone numbers
 """
 
 from webapp.wechat.client import WeChatClient
