@@ -5,6 +5,7 @@ client      async client of /sns/* on an injected aiohttp session; errors in `er
 schemas     the trust boundary: every WeChat answer becomes a validated, cleaned value
 urls        the authorize URLs (qrconnect, oauth2/authorize)
 grants      what one authorization says about a person: code exchange, profile when needed
+appcall     the app-level clients' (mp, mini) one HTTP exchange: a JSON object, or "unavailable"
 The flows (HTTP)
 flow        which app serves which flow, and starting one (nothing stored)
 states      OAuth `state`: signed, 10 minutes, bound to the starting browser; the callback's claim, single use

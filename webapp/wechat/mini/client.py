@@ -8,7 +8,6 @@ exception message. Neither call is retried here: a retry of a consumed code only
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 import aiohttp
 
 from webapp.observability.wechat import wechat_call_logged
-from webapp.text import clean_text
+from webapp.wechat.appcall import fetch_object, loggable_errmsg
 from webapp.wechat.errors import MalformedResponse
 from webapp.wechat.mini.errors import MiniUnavailable, from_errcode
 from webapp.wechat.mini.schemas import MiniSession, PhoneNumber, phone_from_payload
@@ -64,10 +63,7 @@ class MiniClient:
             wechat_call_logged(path, "transport", time.monotonic() - started, reason=exc.errmsg)
             raise
         errcode = payload.get("errcode", 0)
-        errmsg = str(payload.get("errmsg", ""))[:300]
-        for value in hidden:
-            errmsg = errmsg.replace(value, "***") if value else errmsg
-        errmsg = clean_text(errmsg, 200)
+        errmsg = loggable_errmsg(payload, hidden)
         if isinstance(errcode, bool) or not isinstance(errcode, int | None):
             wechat_call_logged(path, "transport", time.monotonic() - started, reason="bad_errcode")
             raise MiniUnavailable("errcode is not a number", path=path)
@@ -79,22 +75,7 @@ class MiniClient:
     async def _fetch(
         self, method: str, path: str, *, params: Mapping[str, str], json_body: Mapping[str, Any] | None
     ) -> dict[str, Any]:
-        try:
-            async with self._http.request(
-                method, self._base + path, params=params, json=json_body, timeout=self._timeout, allow_redirects=False
-            ) as resp:
-                status, body = resp.status, await resp.read()
-        except (aiohttp.ClientError, TimeoutError, ConnectionResetError) as exc:
-            # Never str(exc): some aiohttp errors carry the full URL, secret and code included.
-            reason = "timeout" if isinstance(exc, TimeoutError) else "connection"
-            raise MiniUnavailable(reason, path=path) from None
-        if status != 200:
-            raise MiniUnavailable(f"http_{status}", path=path)
-        try:
-            # jscode2session says text/plain; the bytes are UTF-8 JSON whatever the header.
-            payload = json.loads(body.decode("utf-8"), strict=False)
-        except (UnicodeDecodeError, ValueError, RecursionError):
-            raise MiniUnavailable("bad_json", path=path) from None
-        if not isinstance(payload, dict):
-            raise MiniUnavailable("not_object", path=path)
-        return payload
+        return await fetch_object(
+            self._http, method, self._base + path, path=path, params=params, json_body=json_body,
+            timeout=self._timeout, unavailable=MiniUnavailable,
+        )

@@ -7,7 +7,6 @@ frozen values. Neither the secret nor any token ever reaches a log line or an ex
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from typing import Any
 import aiohttp
 
 from webapp.observability.wechat import wechat_call_logged
+from webapp.wechat.appcall import fetch_object, loggable_errmsg
 from webapp.wechat.mp.errors import MpAPIError, MpUnavailable
 from webapp.wechat.schemas import WeChatApp
 
@@ -111,9 +111,7 @@ class MpApi:
             wechat_call_logged(path, "transport", time.monotonic() - started, reason=exc.errmsg)
             raise
         errcode = payload.get("errcode") or 0
-        errmsg = str(payload.get("errmsg", ""))[:300]
-        for value in hidden:
-            errmsg = errmsg.replace(value, "***") if value else errmsg
+        errmsg = loggable_errmsg(payload, hidden)
         wechat_call_logged(
             path, errcode if isinstance(errcode, int) else "transport", time.monotonic() - started, errmsg=errmsg
         )
@@ -126,23 +124,10 @@ class MpApi:
     async def _fetch(
         self, method: str, path: str, *, params: Mapping[str, str] | None, json_body: Mapping[str, Any] | None
     ) -> dict[str, Any]:
-        try:
-            async with self._http.request(
-                method, self._base + path, params=params, json=json_body, timeout=self._timeout, allow_redirects=False
-            ) as resp:
-                status, body = resp.status, await resp.read()
-        except (aiohttp.ClientError, TimeoutError, ConnectionResetError) as exc:
-            # Never str(exc): some aiohttp errors carry the full URL, access_token and all.
-            raise MpUnavailable(type(exc).__name__, path=path) from None
-        if status != 200:
-            raise MpUnavailable(f"HTTP {status}", path=path)
-        try:
-            payload = json.loads(body.decode("utf-8"), strict=False)
-        except (UnicodeDecodeError, ValueError):
-            raise MpUnavailable("body is not UTF-8 JSON", path=path) from None
-        if not isinstance(payload, dict):
-            raise MpUnavailable("body is not a JSON object", path=path)
-        return payload
+        return await fetch_object(
+            self._http, method, self._base + path, path=path, params=params, json_body=json_body,
+            timeout=self._timeout, unavailable=MpUnavailable,
+        )
 
 
 def _text(payload: Mapping[str, Any], key: str) -> str:
