@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from webapp.cookies import read as read_cookie
-from webapp.forwarded import Network, client_address, is_trusted, parse_address
+from webapp.forwarded import Network, client_address, is_trusted, peer_address
 
 _BROWSERS = (
     ("MicroMessenger", "WeChat"),
@@ -44,7 +44,7 @@ def client_ip(request: web.BaseRequest) -> str:
 
 def peer_is_trusted(request: web.BaseRequest) -> bool:
     """The direct peer is one of TRUSTED_PROXIES: only then are its forwarding headers believed."""
-    return is_trusted(parse_address(request.remote or ""), _trusted(request))
+    return is_trusted(peer_address(request.remote or "")[0], _trusted(request))
 
 
 def _trusted(request: web.BaseRequest) -> tuple[Network, ...]:

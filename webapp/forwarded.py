@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Iterable, Sequence
@@ -44,6 +45,13 @@ def parse_address(text: str) -> Address | None:
     return address
 
 
+@functools.lru_cache(maxsize=4096)
+def peer_address(peer: str) -> tuple[Address | None, str]:
+    """The socket peer parsed (parse_address) and as text: a client sends many requests from one address."""
+    address = parse_address(peer)
+    return address, "" if address is None else str(address)
+
+
 def is_trusted(address: Address | None, trusted: Sequence[Network]) -> bool:
     """True when `address` lies in one of the trusted proxies' networks."""
     return address is not None and any(address.version == n.version and address in n for n in trusted)
@@ -55,11 +63,11 @@ def client_address(peer: str, forwarded_lines: Sequence[str], trusted: Sequence[
     All header lines are joined in order. A hop that is not an IP address ends the walk: the answer is
     then the last address walked (the trusted hop that handed it over), never the unparsable text.
     """
-    last = parse_address(peer)
+    last, shown = peer_address(peer)
     if last is None:
         return ""
     if not is_trusted(last, trusted):
-        return str(last)
+        return shown
     hops = [hop for line in forwarded_lines for hop in line.split(",")]
     for hop in reversed(hops):
         if not hop.strip():

@@ -128,8 +128,7 @@ class PostgresStorage(AbstractStorage):
         # A read is safe to repeat: a connection dropped by a database restart costs one retry, not an error.
         for attempt in (1, 2):
             try:
-                async with self._db.connection() as conn:
-                    return await conn.fetchrow(self._load_sql, session_id, now)
+                return await self._db.fetchrow(self._load_sql, session_id, now)
             except CONNECTION_ERRORS:
                 if attempt == 2:
                     raise

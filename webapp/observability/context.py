@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import random
 import re
-import secrets
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
@@ -54,11 +54,19 @@ def leave(token: object) -> None:
 
 def request_id_for(request: web.BaseRequest) -> str:
     """The proxy's X-Request-ID when the peer is a trusted proxy and the id looks like one, else a new id."""
-    if peer_is_trusted(request):
-        given = request.headers.get(REQUEST_ID_HEADER, "")
-        if _REQUEST_ID_RE.fullmatch(given):
-            return given
-    return secrets.token_hex(16)
+    given = request.headers.get(REQUEST_ID_HEADER)
+    if given is not None and _REQUEST_ID_RE.fullmatch(given) and peer_is_trusted(request):
+        return given
+    return new_request_id()
+
+
+def new_request_id() -> str:
+    """32 hex digits from the process's Mersenne Twister (re-seeded after a fork by the random module).
+
+    A request id names a request in the logs; it guards nothing, so it needs no system call per request
+    (secrets.token_hex reads os.urandom, a tenth of /api/me's own time).
+    """
+    return f"{random.getrandbits(128):032x}"
 
 
 def session_user_id(request: web.BaseRequest) -> int | None:

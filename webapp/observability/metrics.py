@@ -78,8 +78,12 @@ def throttled(kind: str) -> None:
 def http_request(route: str, method: str, status: int, seconds: float) -> None:
     """Count one HTTP request by route name (never the path), method and status class, and its time."""
     m = _metrics()
-    m.http_requests.labels(route, L.http_method(method), L.status_class(status)).inc()
-    m.http_seconds.labels(route).observe(max(seconds, 0.0))
+    key = (route, L.http_method(method), L.status_class(status))
+    children = m.http_children.get(key)
+    if children is None:
+        children = m.http_children[key] = (m.http_requests.labels(*key), m.http_seconds.labels(route))
+    children[0].inc()
+    children[1].observe(max(seconds, 0.0))
 
 
 def watch_pool(counts: Callable[[], tuple[int, int] | None], *, pool: str = "sqlalchemy") -> Callable[[], None]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from prometheus_client import (
@@ -46,6 +46,10 @@ class Metrics:
     pool: Gauge
     http_requests: Counter
     http_seconds: Histogram
+    # Children of the two HTTP metrics by (route, method, status class): labels() hashes and locks each
+    # time, and a busy site asks for the same few dozen pairs thousands of times a second. Bounded: route
+    # names are the site's own, methods and status classes fixed sets (webapp.observability.labels).
+    http_children: dict[tuple[str, str, str], tuple[Counter, Histogram]] = field(default_factory=dict, compare=False)
 
 
 def _build(key: tuple[int, str | None]) -> Metrics:
