@@ -11,9 +11,11 @@ from aiohttp.abc import AbstractAccessLogger
 from webapp.clientinfo import client_ip
 from webapp.observability.context import request_id_key, session_user_id
 from webapp.observability.escape import escape
+from webapp.observability.logs import ACCESS_LOGGER, access_sink
 from webapp.observability.wiring import route_name
 
-logger = logging.getLogger("webapp.access")
+logger = logging.getLogger(ACCESS_LOGGER)
+MESSAGE = "%s %s %s %.1fms %s %s"  # method, target, status, duration, client address, route name
 # openid: WeChat's pushes carry the user's openid in the query; it names a person, not a request.
 MASKED = frozenset({"code", "state", "secret", "access_token", "refresh_token", "handoff", "csrf_token", "openid", "scene"})
 # Any parameter whose name says it carries a credential is masked too, whatever endpoint it reaches.
@@ -28,7 +30,7 @@ def is_masked(name: str) -> bool:
 
 def masked_target(request: web.BaseRequest) -> str:
     """Path and query with every secret-bearing value shown as *** and control characters escaped."""
-    if not request.query:
+    if not request.query_string or not request.query:
         return escape(request.path)
     shown = "&".join(f"{k}={'***' if is_masked(k) else v}" for k, v in request.query.items())
     return escape(f"{request.path}?{shown}")
@@ -57,15 +59,10 @@ class MaskedAccessLogger(AbstractAccessLogger):
     """Method, masked target, route name, status, duration, client address, request id and user id."""
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        """Write one access line."""
+        """Write one access line: straight to the site's log handler when nothing else listens, else a record."""
         f = access_fields(request, response, time)
-        self.logger.info(
-            "%s %s %s %.1fms %s %s",
-            f["method"],
-            f["path"],
-            f["status"],
-            f["duration_ms"],
-            f["client_ip"],
-            f["route"],
-            extra=f,
-        )
+        sink = access_sink()
+        if sink is not None:
+            sink.write_access(f, MESSAGE % (f["method"], f["path"], f["status"], f["duration_ms"], f["client_ip"], f["route"]))
+            return
+        self.logger.info(MESSAGE, f["method"], f["path"], f["status"], f["duration_ms"], f["client_ip"], f["route"], extra=f)

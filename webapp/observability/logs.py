@@ -22,6 +22,8 @@ QUIET = ("aiohttp.access", "alembic.runtime.plugins", "pgserver")
 # Attributes every LogRecord has; anything else on a record came from `extra=` and becomes a JSON key.
 _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
 _CONTEXT = ("request_id", "user_id")
+ACCESS_LOGGER = "webapp.access"
+_ACCESS, _WEBAPP = logging.getLogger(ACCESS_LOGGER), logging.getLogger("webapp")
 
 
 class RequestContextFilter(logging.Filter):
@@ -55,6 +57,23 @@ class _RedactingFormatter(logging.Formatter):
 class TextFormatter(_RedactingFormatter):
     """`time LEVEL logger [request_id=… user_id=…]: message`; a traceback follows, indented."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._second: tuple[int, str] = (-1, "")
+
+    def format_access(self, ns: int, fields: dict[str, Any], message: str) -> str:
+        """The line format() writes for webapp.access's INFO record of `fields`, without making the record."""
+        known = [f"{key}={escape(str(fields[key]))}" for key in _CONTEXT if key in fields]
+        where = f" [{' '.join(known)}]" if known else ""
+        return f"{self._time(ns)} INFO {ACCESS_LOGGER}{where}: {escape(message)}"
+
+    def _time(self, ns: int) -> str:
+        # formatTime's text: strftime once per second, the milliseconds appended.
+        second, ms = divmod(ns // 1_000_000, 1000)
+        if self._second[0] != second:
+            self._second = (second, time.strftime(self.default_time_format, self.converter(second)))
+        return f"{self._second[1]},{ms:03d}"  # logging.Formatter.default_msec_format
+
     def format(self, record: logging.LogRecord) -> str:
         """One escaped line (plus an indented traceback, which cannot pass for a line of its own)."""
         known = [f"{key}={escape(str(getattr(record, key)))}" for key in _CONTEXT if hasattr(record, key)]
@@ -68,6 +87,21 @@ class TextFormatter(_RedactingFormatter):
 
 class JsonFormatter(_RedactingFormatter):
     """One JSON object per record: time, level, logger, message and every extra field, strings escaped."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._second: tuple[int, str] = (-1, "")
+
+    def format_access(self, ns: int, fields: dict[str, Any], message: str) -> str:
+        """The line format() writes for webapp.access's INFO record of `fields`, without making the record."""
+        second, ms = divmod(ns // 1_000_000, 1000)
+        if self._second[0] != second:
+            self._second = (second, datetime.fromtimestamp(second, UTC).isoformat(timespec="seconds")[:19])
+        entry: dict[str, Any] = {"time": f"{self._second[1]}.{ms:03d}Z", "level": "INFO", "logger": ACCESS_LOGGER,
+                                 "message": escape(message)}
+        for key, value in fields.items():
+            entry[key] = _json_value(value)
+        return json.dumps(entry, ensure_ascii=False, default=str)
 
     def format(self, record: logging.LogRecord) -> str:
         """Serialise the record on one line."""
@@ -146,14 +180,29 @@ class BatchingStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
         except Exception:  # noqa: BLE001  (logging must never raise into the caller)
             self.handleError(record)
             return
+        self.queue(line, urgent=record.levelno >= logging.WARNING)
+
+    def queue(self, line: str, *, urgent: bool = False) -> None:
+        """Queue one finished line (ending in the terminator); write now if urgent or the batch is full."""
         with self.lock:  # type: ignore[union-attr]
             self._pending.append(line)
             self._size += len(line)
-            urgent = record.levelno >= logging.WARNING or self._size >= self.LIMIT
+            urgent = urgent or self._size >= self.LIMIT
         if urgent:
             self.flush()
         elif not self._wake.is_set():  # set() takes a lock and notifies: once per batch is enough
             self._wake.set()
+
+    def write_access(self, fields: dict[str, Any], message: str) -> None:
+        """webapp.access's line straight from its fields: what emit() would write for the record, a fifth the cost.
+
+        A record per request (made, filtered, walked up three loggers, formatted) was a tenth of a
+        logged-in JSON request's time; the access line needs none of it when this handler is the only way out.
+        """
+        formatter = self.formatter
+        if not isinstance(formatter, (TextFormatter, JsonFormatter)):
+            raise TypeError("write_access needs the site's formatter")
+        self.queue(formatter.format_access(time.time_ns(), fields, message) + self.terminator)
 
     def flush(self) -> None:
         """Write what is queued, in one write."""
@@ -175,6 +224,26 @@ class BatchingStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
             self.flush()
 
 
+_direct: BatchingStreamHandler | None = None  # the handler configure_logging installed
+
+
+def access_sink() -> BatchingStreamHandler | None:
+    """The handler access lines may go to directly: configure_logging's, while it is still the only way out.
+
+    None (log a record instead) once anything else listens: another handler on the root or on the way
+    (a test's capture, an operator's extra handler), a filter, or a level that drops INFO access lines.
+    """
+    handler = _direct
+    if handler is None:
+        return None
+    root = logging.root
+    if root.handlers != [handler] or _ACCESS.handlers or _ACCESS.filters or _WEBAPP.handlers or _WEBAPP.filters:
+        return None
+    if not _ACCESS.propagate or not _ACCESS.isEnabledFor(logging.INFO) or root.filters:
+        return None
+    return handler if len(handler.filters) == 1 and isinstance(handler.filters[0], RequestContextFilter) else None
+
+
 def configure_logging(settings: Settings, *, stream: TextIO | None = None, capture_stdout: bool = False) -> None:
     """Root logging for a command: LOG_FORMAT's formatter on stderr; in JSON mode optionally stdout too."""
     # No line shows the caller's file and line, thread or process (the logging HOWTO's "Optimization"):
@@ -190,6 +259,8 @@ def configure_logging(settings: Settings, *, stream: TextIO | None = None, captu
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(logging.INFO)
+    global _direct
+    _direct = handler
     for name in QUIET:
         logging.getLogger(name).setLevel(logging.WARNING)
     logging.captureWarnings(True)
