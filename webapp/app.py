@@ -127,8 +127,8 @@ def _database_context(owns_engine: bool) -> Callable[[web.Application], AsyncIte
         yield
         if owns_engine:
             await database.close()
-        elif database.pool is not None:
-            await database.pool.close()
+        else:
+            await database.close_pool()
 
     return database_context
 

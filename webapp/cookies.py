@@ -21,6 +21,7 @@ from aiohttp import web
 from webapp.keys import settings_key
 
 _PENDING: web.RequestKey[dict[str, _Cookie]] = web.RequestKey("pending_cookies")
+_JAR: web.RequestKey[dict[str, str]] = web.RequestKey("cookie_jar")
 
 
 def derive_key(secret_key: str, purpose: str) -> bytes:
@@ -38,6 +39,8 @@ def unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+# A cookie name as RFC 6265 allows it (a token); anything else in the header is skipped.
+_COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,256}")
 # What the site itself ever writes into a cookie: printable ASCII without quotes, commas or semicolons.
 _COOKIE_VALUE = re.compile(r"[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]{1,4096}")
 
@@ -48,8 +51,32 @@ def read(request: web.BaseRequest, name: str) -> str | None:
     Every cookie reader goes through here: a value with non-ASCII, control or surrogate characters
     (which would fail later when encoded or hashed) is treated as absent, never as an error.
     """
-    value = request.cookies.get(name)
+    value = jar(request).get(name)
     return value if value is not None and _COOKIE_VALUE.fullmatch(value) else None
+
+
+def jar(request: web.BaseRequest) -> dict[str, str]:
+    """The Cookie header as names to values, split once per request (the last of a repeated name wins).
+
+    aiohttp's request.cookies builds an http.cookies Morsel per cookie, a tenth of a logged-in JSON
+    request's time with a browser's handful of cookies. The site reads only values it wrote itself
+    (read() refuses anything else), so a plain split is enough: a surrounding pair of quotes is
+    dropped, and a value with any other quoting or escape never passes read()'s pattern. Names that are
+    not RFC 6265 tokens are skipped.
+    """
+    found = request.get(_JAR)
+    if found is None:
+        found = {}
+        for part in request.headers.get("Cookie", "").split(";"):
+            name, eq, value = part.partition("=")
+            name = name.strip()
+            if eq and _COOKIE_NAME.fullmatch(name):
+                value = value.strip()
+                if len(value) >= 2 and value[0] == value[-1] == '"':
+                    value = value[1:-1]
+                found[name] = value
+        request[_JAR] = found
+    return found
 
 
 class Signer:

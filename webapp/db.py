@@ -36,10 +36,15 @@ CONNECTION_ERRORS = (
     asyncpg.ConnectionDoesNotExistError,
     asyncpg.InterfaceError,
     asyncpg.CannotConnectNowError,
+    # "cannot switch to state …; another operation is in progress": a connection the server closed
+    # while it sat idle, used before asyncpg noticed. It cannot be trusted either.
+    asyncpg.InternalClientError,
     ConnectionError,
     OSError,
 )
 Sessionmaker = async_sessionmaker[AsyncSession]
+# Connections Database.fetchrow keeps out of the pool for one-statement reads (at most; see there).
+LANE_SIZE = 4
 
 
 class RedactedDatabaseError(Exception):
@@ -144,23 +149,80 @@ class Database:
         self._pool_mode: str | None = None  # set by pooled(): a joined Database never opens a pool
         self._opening = asyncio.Lock()
         self._max_size = 10
+        # The lane: up to LANE_SIZE connections kept out of the pool for fetchrow (see there).
+        self._lane: list[asyncpg.Connection] = []  # idle ones, the most recently used last
+        self._lane_held = 0  # taken from the pool for the lane, idle or busy
+        self._lane_pool: asyncpg.Pool | None = None  # the pool they came from
 
     def connection(self) -> AbstractAsyncContextManager[asyncpg.Connection]:
         """An asyncpg connection for a few statements; returned to the pool afterwards."""
         return self._acquire()
 
     async def fetchrow(self, sql: str, *args: object) -> asyncpg.Record | None:
-        """One statement's first row, on the pool's connection directly when the pool is open.
+        """One read-only statement's first row, on a lane connection when one is free.
 
-        The hot path of every logged-in request (its session query): without the generator-based
-        context manager around the pool's own, the checkout costs what asyncpg's costs.
+        The hot path of every logged-in request (its session query). asyncpg's checkout and return
+        (a queue, a timeout, a shielded task) cost as much CPU as the query itself; a single statement
+        outside a transaction leaves nothing to reset, so up to LANE_SIZE connections stay out of the
+        pool and are handed from one such read to the next with a list's pop and append. The pool keeps
+        the rest (it must be larger than the lane). A read that fails or is cancelled gives its
+        connection back to the pool, which resets or discards it; after a connection error it and every
+        idle lane connection are closed first (a restarted database dropped them all). A connection
+        whose server closed it while it waited in the lane is dropped when next taken.
         """
         pool = self.pool
-        if pool is not None:
+        if pool is None:
+            async with self._acquire() as conn:
+                return await conn.fetchrow(sql, *args)
+        conn = await self._lane_take(pool)
+        if conn is None:
             async with pool.acquire() as conn:
                 return await conn.fetchrow(sql, *args)
-        async with self._acquire() as conn:
-            return await conn.fetchrow(sql, *args)
+        try:
+            row = await conn.fetchrow(sql, *args)
+        except BaseException as exc:
+            broken = isinstance(exc, CONNECTION_ERRORS)
+            await self._leave_lane(conn, broken=broken)
+            if broken:
+                await self._empty_lane(broken=True)
+            raise
+        if self.pool is pool:
+            self._lane.append(conn)
+        else:  # closed meanwhile: the pool waits for it
+            await self._leave_lane(conn)
+        return row
+
+    async def _lane_take(self, pool: asyncpg.Pool) -> asyncpg.Connection | None:
+        """An idle lane connection, a new one from the pool while the lane has room, or None (use the pool)."""
+        lane = self._lane
+        while lane:
+            conn = lane.pop()
+            if _open(conn):
+                return conn
+            await self._leave_lane(conn, broken=True)
+        if self._lane_held >= LANE_SIZE or self._max_size <= LANE_SIZE:
+            return None
+        self._lane_held += 1  # before the await: concurrent reads must not all take a place
+        try:
+            conn = await pool.acquire()
+        except BaseException:
+            self._lane_held -= 1
+            raise
+        self._lane_pool = pool
+        return conn
+
+    async def _leave_lane(self, conn: asyncpg.Connection, *, broken: bool = False) -> None:
+        self._lane_held -= 1
+        if broken and _open(conn):  # its server may be gone mid-statement: the pool must not hand it out
+            conn.terminate()
+        pool = self._lane_pool
+        if pool is not None:
+            await pool.release(conn)  # a connection the pool already took back is left alone
+
+    async def _empty_lane(self, *, broken: bool = False) -> None:
+        """Give every idle lane connection back to its pool (closed first when the database dropped them)."""
+        while self._lane:
+            await self._leave_lane(self._lane.pop(), broken=broken)
 
     @classmethod
     def joined_to(cls, sm: Sessionmaker) -> Database:
@@ -210,11 +272,16 @@ class Database:
                 statement_cache_size=0 if self._pool_mode == "transaction" else 256,
             )
 
+    async def close_pool(self) -> None:
+        """Close the asyncpg pool (the lane's connections go back first); the engine stays."""
+        pool, self.pool = self.pool, None
+        await self._empty_lane()
+        if pool is not None:
+            await pool.close()
+
     async def close(self) -> None:
         """Close the asyncpg pool and dispose of the engine."""
-        if self.pool is not None:
-            await self.pool.close()
-            self.pool = None
+        await self.close_pool()
         bind = self.sm.kw["bind"]
         if isinstance(bind, AsyncEngine):
             await bind.dispose()
@@ -231,8 +298,16 @@ class Database:
         """(connections in use, idle connections) of the asyncpg pool."""
         if self.pool is None:
             return 0, 0
-        size, idle = self.pool.get_size(), self.pool.get_idle_size()
+        size, idle = self.pool.get_size(), self.pool.get_idle_size() + len(self._lane)
         return size - idle, idle
+
+
+def _open(conn: asyncpg.Connection) -> bool:
+    """False once the connection is closed, or once the pool took it back because its server closed it."""
+    try:
+        return not conn.is_closed()
+    except asyncpg.InterfaceError:  # "released back to the pool"
+        return False
 
 
 def rowcount(result: Result[Any]) -> int:

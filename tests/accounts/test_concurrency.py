@@ -51,7 +51,7 @@ async def test_concurrent_duplicate_signups_one_wins_cleanly(committed: async_se
         )
         await waiting(2)  # both inserts are inside the critical section, blocked on the same table
     results = await racers
-    await db.pool.close()  # type: ignore[union-attr]
+    await db.close_pool()
     winners = [r for r in results if isinstance(r, Account)]
     losers = [r for r in results if isinstance(r, BaseException)]
     assert len(winners) == 1
@@ -83,7 +83,7 @@ async def test_a_password_login_racing_the_deletion_of_its_account_is_no_500(
         assert await conn.fetchval("SELECT count(*) FROM users WHERE id = $1", account.id) == 0
         await conn.execute("DELETE FROM security_events WHERE user_id IS NULL AND kind = 'account_deleted'")
         await conn.execute("DELETE FROM login_failures WHERE key LIKE $1", "%192.0.2.8%")
-    await db.pool.close()  # type: ignore[union-attr]
+    await db.close_pool()
 
 
 async def test_changes_to_an_account_deleted_meanwhile_write_no_event_and_raise_nothing(
@@ -100,7 +100,7 @@ async def test_changes_to_an_account_deleted_meanwhile_write_no_event_and_raise_
     async with db.connection() as conn:
         assert await conn.fetchval("SELECT count(*) FROM security_events WHERE user_id = $1", account.id) == 0
         await conn.execute("DELETE FROM security_events WHERE user_id IS NULL AND kind = 'account_deleted'")
-    await db.pool.close()  # type: ignore[union-attr]
+    await db.close_pool()
 
 
 async def test_a_session_racing_the_disabling_of_its_account_is_not_stored(
@@ -119,4 +119,4 @@ async def test_a_session_racing_the_disabling_of_its_account_is_not_stored(
             await admin.commit()
             await storing
             assert await conn.fetchval("SELECT count(*) FROM web_sessions WHERE user_id = $1", account.id) == 0
-    await db.pool.close()  # type: ignore[union-attr]
+    await db.close_pool()

@@ -338,7 +338,7 @@ async def test_concurrent_passes_refresh_each_row_exactly_once(
     finally:
         for db in databases:
             if db.pool is not None:
-                await db.pool.close()
+                await db.close_pool()
 
     assert sum(r.refreshed for r in reports) == len(ids) == 15
     assert sum(r.claimed for r in reports) == 15

@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from webapp.cookies import Signer, delete_later, pending, set_later
+from webapp.cookies import Signer, delete_later, jar, pending, set_later
 from webapp.keys import clock_key, settings_key
 from webapp.security import safe_next
 from webapp.wechat.states import STATE_TTL, Purpose, Ticket
@@ -66,7 +66,7 @@ def recall(request: web.Request, ticket: Ticket) -> FlowPayload | None:
 def _drop_oldest(request: web.Request, *, keep: int) -> None:
     """Delete all but the `keep` newest flow cookies this browser sent."""
     flows = sorted(
-        ((_stamp(value), name) for name, value in request.cookies.items() if name.startswith(PREFIX)), reverse=True
+        ((_stamp(value), name) for name, value in jar(request).items() if name.startswith(PREFIX)), reverse=True
     )
     for _stamp_value, name in flows[keep:]:
         delete_later(request, name)

@@ -1,0 +1,59 @@
+"""webapp.cookies.jar, the one Cookie-header reader: aiohttp's answer for every value the site could have written."""
+
+from __future__ import annotations
+
+import re
+
+from aiohttp.test_utils import make_mocked_request
+from hypothesis import given
+from hypothesis import strategies as st
+
+from webapp.cookies import jar, read
+
+# What the site writes: signed values, random tokens, JSON-free base64 (see webapp.cookies._COOKIE_VALUE).
+_VALUE_CHARS = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in '",;\\')
+NAMES = st.from_regex(re.compile(r"[A-Za-z0-9_.-]{1,20}"), fullmatch=True)
+VALUES = st.text(alphabet=_VALUE_CHARS, min_size=1, max_size=60)
+
+
+def _request(header: str | None) -> object:
+    return make_mocked_request("GET", "/", headers={} if header is None else {"Cookie": header})
+
+
+@given(st.lists(st.tuples(NAMES, VALUES), max_size=8), st.sampled_from(["; ", ";", " ; "]))
+def test_for_values_the_site_writes_the_jar_agrees_with_aiohttp(pairs: list[tuple[str, str]], sep: str) -> None:
+    request = _request(sep.join(f"{name}={value}" for name, value in pairs))
+
+    parsed = jar(request)  # type: ignore[arg-type]
+
+    for name, value in request.cookies.items():  # type: ignore[attr-defined]
+        if read(request, name) is not None or name in parsed:  # type: ignore[arg-type]
+            assert parsed.get(name) == value, (name, value, parsed)
+    assert set(parsed) == {name for name, _ in pairs}
+
+
+def test_the_jar_reads_a_browsers_header() -> None:
+    request = _request('webapp_session=abc123; lang=en;  webapp_wx = "q1w2" ; csrf=x=y; flag')
+
+    assert jar(request) == {"webapp_session": "abc123", "lang": "en", "webapp_wx": "q1w2", "csrf": "x=y"}  # type: ignore[arg-type]
+    assert read(request, "webapp_wx") == "q1w2"  # type: ignore[arg-type]
+
+
+def test_a_repeated_name_gives_its_last_value_as_aiohttp_does() -> None:
+    request = _request("webapp_session=first; webapp_session=second")
+
+    assert jar(request)["webapp_session"] == "second" == request.cookies["webapp_session"]  # type: ignore[arg-type,attr-defined]
+
+
+def test_names_that_are_not_tokens_are_skipped_and_odd_values_never_read() -> None:
+    request = _request('a b=1; ,x=2; ok=3; bad="\\"q\\""; ctl=\x01z; wide=张')
+
+    assert jar(request).keys() == {"ok", "bad", "ctl", "wide"}  # type: ignore[arg-type]
+    assert read(request, "ok") == "3"  # type: ignore[arg-type]
+    assert [read(request, n) for n in ("bad", "ctl", "wide", "missing")] == [None] * 4  # type: ignore[arg-type]
+
+
+def test_no_header_is_an_empty_jar_and_it_is_parsed_once() -> None:
+    assert jar(_request(None)) == {}  # type: ignore[arg-type]
+    request = _request("a=1")
+    assert jar(request) is jar(request)  # type: ignore[arg-type]

@@ -1,0 +1,117 @@
+"""Database.fetchrow's lane: reads share a few connections kept out of the pool, and never keep a bad one."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tests.races import backends_blocked
+from webapp.db import CONNECTION_ERRORS, LANE_SIZE, Database
+
+PID = "SELECT pg_backend_pid() AS pid"
+# Waits (inside the database) while another connection holds advisory lock 7, then answers its backend.
+BLOCKED_PID = "SELECT pg_advisory_xact_lock_shared(7), pg_backend_pid() AS pid"
+
+
+@pytest.fixture
+async def db(pooled_sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[Database]:
+    database = Database.pooled(pooled_sessionmaker)
+    await database.open(max_size=12)
+    yield database
+    await database.close_pool()
+
+
+@pytest.fixture
+async def other(db: Database) -> AsyncIterator[asyncpg.Connection]:
+    """A connection of its own (not the pool's), to hold locks and end backends."""
+    assert db.pool is not None
+    params = db.pool._connect_kwargs, db.pool._connect_args  # the pool's own DSN and options
+    conn = await asyncpg.connect(*params[1], **params[0])
+    yield conn
+    await conn.close()
+
+
+async def test_reads_one_after_another_reuse_one_lane_connection(db: Database) -> None:
+    pids = {(await db.fetchrow(PID))["pid"] for _ in range(20)}  # type: ignore[index]
+
+    assert len(pids) == 1
+    assert db._lane_held == 1 and len(db._lane) == 1
+    assert db.pool_usage() == (0, db.pool.get_size())  # type: ignore[union-attr]  # the idle lane counts as idle
+
+
+async def test_reads_beyond_the_lane_go_to_the_pool_and_all_answer(
+    db: Database, other: asyncpg.Connection, pooled_sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    await other.execute("SELECT pg_advisory_lock(7)")
+    readers = [asyncio.ensure_future(db.fetchrow(BLOCKED_PID)) for _ in range(10)]
+    await backends_blocked(pooled_sessionmaker, 10)  # all ten are inside the database at once
+    assert db._lane_held == LANE_SIZE
+    await other.execute("SELECT pg_advisory_unlock(7)")
+
+    rows = await asyncio.gather(*readers)
+
+    assert len({row["pid"] for row in rows}) == 10  # type: ignore[index]
+    assert db._lane_held == LANE_SIZE == len(db._lane)
+    assert db.pool is not None and db.pool.get_idle_size() == db.pool.get_size() - LANE_SIZE
+
+
+async def test_a_cancelled_read_gives_its_connection_back_to_the_pool(
+    db: Database, other: asyncpg.Connection, pooled_sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    await other.execute("SELECT pg_advisory_lock(7)")
+    reader = asyncio.ensure_future(db.fetchrow(BLOCKED_PID))
+    await backends_blocked(pooled_sessionmaker, 1)
+
+    reader.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await reader
+    await other.execute("SELECT pg_advisory_unlock(7)")
+
+    assert db._lane_held == 0 and db._lane == []  # never handed to the next read mid-statement
+    assert (await db.fetchrow("SELECT 41 + 1 AS answer"))["answer"] == 42  # type: ignore[index]
+
+
+async def test_an_ended_backend_costs_one_error_then_reads_recover(db: Database, other: asyncpg.Connection) -> None:
+    readers = await asyncio.gather(*(db.fetchrow(PID) for _ in range(3)))  # a few lane connections
+    ended = {row["pid"] for row in readers}  # type: ignore[index]
+    for pid in ended:
+        await other.execute("SELECT pg_terminate_backend($1)", pid)
+
+    with pytest.raises(CONNECTION_ERRORS):
+        await db.fetchrow(PID)
+
+    assert db._lane == []  # every idle lane connection went back with the first error
+    row = await db.fetchrow(PID)
+    assert row is not None and row["pid"] not in ended
+
+
+async def test_a_pool_no_larger_than_the_lane_keeps_no_lane(
+    pooled_sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    database = Database.pooled(pooled_sessionmaker)
+    await database.open(max_size=LANE_SIZE)
+    try:
+        assert (await database.fetchrow("SELECT 1 AS one"))["one"] == 1  # type: ignore[index]
+        assert database._lane_held == 0
+    finally:
+        await database.close_pool()
+
+
+async def test_closing_returns_the_lane_and_a_read_in_flight_lets_go_when_done(
+    db: Database, other: asyncpg.Connection, pooled_sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    await db.fetchrow(PID)
+    await other.execute("SELECT pg_advisory_lock(7)")
+    reader = asyncio.ensure_future(db.fetchrow(BLOCKED_PID))
+    await backends_blocked(pooled_sessionmaker, 1)
+
+    closing = asyncio.ensure_future(db.close_pool())  # waits for the read in flight, as asyncpg's close does
+    await other.execute("SELECT pg_advisory_unlock(7)")
+    assert (await reader) is not None
+    await closing
+
+    assert db._lane_held == 0 and db._lane == [] and db.pool is None
