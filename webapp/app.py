@@ -10,18 +10,16 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-from aiohttp_session import session_middleware
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from webapp.accounts.account import LOAD_SESSION_SQL, Account
 from webapp.assets import static_cache_control
-from webapp.avatars.picture_views import picture_body_limit
 from webapp.clock import utcnow
 from webapp.cookies import Signer, apply_pending
 from webapp.crypto import TokenCipher
-from webapp.csrf import csrf_middleware, setup_csrf
+from webapp.csrf import setup_csrf
 from webapp.db import CONNECTION_ERRORS, Database, make_sessionmaker
-from webapp.i18n import Translator, i18n_middleware
+from webapp.i18n import Translator
 from webapp.keys import (
     cipher_key,
     clock_key,
@@ -36,14 +34,14 @@ from webapp.keys import (
     translator_key,
     wechat_client_key,
 )
-from webapp.middlewares import add_security_headers, error_middleware
+from webapp.middlewares import add_security_headers, site_middleware
 from webapp.observability.wiring import setup_observability  # observability: request ids, metrics, /readyz
 from webapp.passwords import Passwords
 from webapp.routes import setup_routes
-from webapp.sessions import PostgresStorage
+from webapp.sessions import PostgresStorage, storage_key
 from webapp.settings import Settings
 from webapp.templating import setup_jinja
-from webapp.wechat.mini.bearer import bearer_challenge, bearer_middleware
+from webapp.wechat.mini.bearer import bearer_challenge
 from webapp.wechat.mini.runtime import mini_context
 from webapp.wechat.mp.runtime import mp_context, mp_shutdown
 from webapp.wechat.states import StateSigner
@@ -73,12 +71,10 @@ def create_app(
     )
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        middlewares=[
-            picture_body_limit, i18n_middleware, error_middleware, session_middleware(storage), bearer_middleware,
-            csrf_middleware,
-        ],
+        middlewares=[site_middleware()],
     )
     app[settings_key] = settings
+    app[storage_key] = storage
     app[db_key] = sessionmaker
     app[database_key] = database
     app[clock_key] = clock

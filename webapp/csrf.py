@@ -17,12 +17,12 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
-from aiohttp_session import get_session
 from multidict import MultiDict, MultiDictProxy
 
 from webapp.cookies import b64, derive_key, pending, set_later, unb64
 from webapp.cookies import read as read_cookie
 from webapp.keys import bearer_key, settings_key
+from webapp.sessions import get_session
 
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
@@ -109,9 +109,8 @@ def _bearer_json_api(request: web.Request) -> bool:
             and request.content_type == "application/json")
 
 
-@web.middleware
-async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Reject unsafe requests whose token does not match this browser's nonce and session.
+async def check(request: web.Request) -> None:
+    """Raise CSRFFailure for an unsafe request whose token does not match this browser's nonce and session.
 
     A JSON request to /api/* authenticated by a bearer token is exempt: a browser never attaches that
     header by itself, so another site cannot make it send one (webapp.wechat.mini.bearer).
@@ -129,4 +128,3 @@ async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamR
         session = await get_session(request)
         if not hmac.compare_digest(token, _expected(request.app[_KEY], nonce, session.identity)):
             raise CSRFFailure()
-    return await handler(request)

@@ -9,7 +9,6 @@ from io import BytesIO
 from pathlib import Path
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
 from babel import Locale, UnknownLocaleError
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -126,10 +125,8 @@ def _match(tag: str) -> str | None:
     return "en" if locale.language == "en" else None
 
 
-@web.middleware
-async def i18n_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+def activate_for(request: web.Request) -> None:
     """Choose and activate the request's language."""
     locale = choose_locale(request)
     request[locale_key] = locale
     request.app[translator_key].activate(locale)
-    return await handler(request)

@@ -6,17 +6,22 @@ import functools
 import logging
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
+from aiohttp.typedefs import Handler, Middleware
 from sqlalchemy.exc import DBAPIError
 from yarl import URL
 
+from webapp import csrf
 from webapp.accounts.errors import TooManyAttempts
 from webapp.accounts.forms import BadField
+from webapp.avatars.picture_views import allow_picture_body
 from webapp.csrf import CSRFFailure
 from webapp.db import CONNECTION_ERRORS, loggable
+from webapp.i18n import activate_for
 from webapp.i18n import gettext as _
 from webapp.keys import settings_key
+from webapp.sessions import save_changed
 from webapp.templating import render
+from webapp.wechat.mini import bearer
 
 log = logging.getLogger("webapp")
 
@@ -35,40 +40,65 @@ def _messages(status: int) -> tuple[str, str]:
     return titles.get(status, (_("Something went wrong"), _("An unexpected error happened on our side. Please try again in a moment.")))
 
 
-@web.middleware
-async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Turn HTTP errors and unexpected exceptions into friendly pages (JSON under /api/)."""
-    try:
-        return await handler(request)
-    except CSRFFailure:
+def site_middleware() -> Middleware:
+    """The site's request pipeline as one aiohttp middleware (one frame where there were six).
+
+    In order, outermost first: the picture upload's body limit, the language, error pages (around all
+    that follows), the session (saved after the handler, also when it raises a redirect), a bearer
+    token under /api/, the CSRF check, the handler. Observability wraps it all (webapp.observability).
+    """
+
+    @web.middleware
+    async def site(request: web.Request, handler: Handler) -> web.StreamResponse:
+        allow_picture_body(request)
+        activate_for(request)
+        try:
+            try:
+                response: web.StreamResponse | None = await bearer.gate(request)
+                if response is None:
+                    await csrf.check(request)
+                    response = await handler(request)
+            except web.HTTPException as exc:  # a redirect (or an error page's status) may carry the session
+                await save_changed(request, exc)
+                raise
+            await save_changed(request, response)
+            return response
+        except Exception as exc:  # noqa: BLE001  (every error becomes a page; error_response re-raises the rest)
+            return await error_response(request, exc)
+
+    return site
+
+
+async def error_response(request: web.Request, exc: Exception) -> web.StreamResponse:
+    """The friendly page (JSON under /api/) for what a handler raised; redirects and the like are raised again."""
+    if isinstance(exc, CSRFFailure):
         return await error_page(
             request, 403, _("Form expired"), _("This form has expired or came from another site. Go back, reload the page and try again.")
         )
-    except BadField as exc:
+    if isinstance(exc, BadField):
         message = _("The field “%(field)s” contains characters that are not allowed (such as control characters). Remove them and try again.", field=field_label(exc.name))
         return await error_page(request, 400, _("Bad request"), message)
-    except TooManyAttempts:
+    if isinstance(exc, TooManyAttempts):
         return await error_page(request, 429, *_messages(429))
-    except CONNECTION_ERRORS:
+    if isinstance(exc, CONNECTION_ERRORS):
         log.warning("database unreachable on %s %s", request.method, request.path)
         return await error_page(request, 503, *_messages(503))
-    except DBAPIError as exc:
+    if isinstance(exc, DBAPIError):
         if not exc.connection_invalidated:
             log.error("database error on %s %s", request.method, request.path, exc_info=loggable(exc))
             return await error_page(request, 500, *_messages(500))
         log.warning("database connection lost on %s %s", request.method, request.path)
         return await error_page(request, 503, *_messages(503))
-    except web.HTTPException as exc:
+    if isinstance(exc, web.HTTPException):
         if exc.status < 400:
-            raise
+            raise exc
         response = await error_page(request, exc.status, *_messages(exc.status))
         if "Allow" in exc.headers:
             response.headers["Allow"] = exc.headers["Allow"]
         return response
-    except Exception as exc:
-        # loggable: a database error's text quotes the row's values (openids, tokens, URLs); never log them.
-        log.error("unhandled error on %s %s", request.method, request.path, exc_info=loggable(exc))
-        return await error_page(request, 500, *_messages(500))
+    # loggable: a database error's text quotes the row's values (openids, tokens, URLs); never log them.
+    log.error("unhandled error on %s %s", request.method, request.path, exc_info=loggable(exc))
+    return await error_page(request, 500, *_messages(500))
 
 
 def field_label(name: str) -> str:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 from aiohttp import web
-from aiohttp_session import STORAGE_KEY, AbstractStorage, Session
+from aiohttp_session import AbstractStorage, Session
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,6 +33,7 @@ COOKIE_NAME = "webapp_session"
 TOUCH_INTERVAL = timedelta(minutes=5)
 account_key: web.RequestKey[Account | None] = web.RequestKey("account")
 _PRESTORED = web.RequestKey("session_prestored", str)
+_SESSION = web.RequestKey("session", Session)
 # The login method of a mini program's bearer token (webapp.wechat.mini): its row is never a cookie's session.
 BEARER_METHOD = "wechat_mini"
 
@@ -167,11 +168,55 @@ class PostgresStorage(AbstractStorage):
             await conn.execute(_DELETE_SQL, digest(key))
 
 
+async def save_changed(request: web.Request, response: web.StreamResponse | web.HTTPException) -> None:
+    """After the handler: store a session it changed, and set its cookie on the response (aiohttp-session's rule).
+
+    A streamed answer (a file, a websocket) carries no session; one already sent cannot take a cookie.
+    """
+    if not isinstance(response, (web.Response, web.HTTPException)):
+        return
+    session = request.get(_SESSION)
+    if session is None or not session._changed:  # aiohttp-session's own flag (its middleware reads it too)
+        return
+    if response.prepared:
+        raise RuntimeError("Cannot save session data into prepared response")
+    await storage_of(request).save_session(request, response, session)
+
+
+storage_key = web.AppKey("session_storage", PostgresStorage)
+
+
 def storage_of(request: web.Request) -> PostgresStorage:
     """The session storage serving this request."""
-    storage = request[STORAGE_KEY]
-    assert isinstance(storage, PostgresStorage)
-    return storage
+    return request.app[storage_key]
+
+
+async def get_session(request: web.Request) -> Session:
+    """This request's session: loaded once (with its account, see load_session), a new empty one when anonymous.
+
+    aiohttp-session's get_session without its string request keys (each store warned and looked up
+    the storage on every request); the Session and the storage are still aiohttp-session's.
+    """
+    session = request.get(_SESSION)
+    if session is None:
+        session = request[_SESSION] = await request.app[storage_key].load_session(request)
+    return session
+
+
+async def new_session(request: web.Request) -> Session:
+    """Replace this request's session with a new, empty one (saved, under a new id, if filled)."""
+    session = request[_SESSION] = await request.app[storage_key].new_session()
+    return session
+
+
+def use_session(request: web.Request, session: Session) -> None:
+    """Make `session` this request's, never saved unless changed (a bearer token's stands in for a cookie's)."""
+    request[_SESSION] = session
+
+
+def loaded_session(request: web.BaseRequest) -> Session | None:
+    """The session if this request already loaded it; never loads one."""
+    return request.get(_SESSION)
 
 
 async def purge_expired_sessions(session: AsyncSession, *, now: datetime) -> int:

@@ -7,7 +7,6 @@ from typing import Any
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
-from aiohttp_session import get_session
 
 from webapp import i18n
 from webapp.accounts.account import avatar_path
@@ -51,7 +50,7 @@ async def base_context(request: web.Request, *, without_session: bool = False) -
     from webapp.accounts.session import current_user  # accounts builds on templating, not the reverse
     from webapp.clientinfo import dev_wechat
     from webapp.csrf import LazyToken
-    from webapp.sessions import account_key
+    from webapp.sessions import account_key, get_session
 
     if without_session:  # e.g. the database is down: what was loaded, nothing more
         user, identity = request.get(account_key), None

@@ -6,11 +6,10 @@ from collections.abc import Awaitable, Callable
 from functools import wraps
 
 from aiohttp import web
-from aiohttp_session import get_session, new_session
 
 from webapp.accounts.account import Account
 from webapp.keys import clock_key, settings_key
-from webapp.sessions import SessionDraft, account_key, mark_prestored, storage_of
+from webapp.sessions import SessionDraft, account_key, get_session, mark_prestored, new_session, storage_of
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

@@ -10,7 +10,6 @@ from functools import lru_cache
 from typing import Any
 
 from aiohttp import web
-from aiohttp_session import SESSION_KEY
 
 from webapp.clientinfo import peer_is_trusted
 
@@ -71,18 +70,18 @@ def new_request_id() -> str:
 
 def session_user_id(request: web.BaseRequest) -> int | None:
     """The logged-in user's id if this request already loaded it (never loads anything itself)."""
-    key = _account_key()
-    account = request.get(key) if key is not None else None
+    sessions = _sessions()
+    account = request.get(sessions.account_key)
     uid = getattr(account, "id", None)
     if uid is None:
-        session = request.get(SESSION_KEY)
+        session = sessions.loaded_session(request)
         uid = session.get("uid") if session is not None else None
     return uid if isinstance(uid, int) and not isinstance(uid, bool) else None
 
 
 @lru_cache(maxsize=1)
-def _account_key() -> web.RequestKey[Any] | None:
+def _sessions() -> Any:
     # Imported late: webapp.sessions needs the models, and this module is imported by the logging set-up.
     from webapp import sessions
 
-    return getattr(sessions, "account_key", None)
+    return sessions

@@ -11,18 +11,16 @@ from __future__ import annotations
 
 import re
 import time
-import warnings
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
-from aiohttp.web_exceptions import NotAppKeyWarning
-from aiohttp_session import SESSION_KEY, Session
+from aiohttp_session import Session
 
 from webapp.accounts.account import Account
 from webapp.keys import bearer_key, clock_key, database_key
 from webapp.security import digest
-from webapp.sessions import TOUCH_INTERVAL, account_key
+from webapp.sessions import TOUCH_INTERVAL, account_key, use_session
 from webapp.wechat.mini.store import BEARER_SQL, TOUCH_SQL
 
 API_PREFIX = "/api/"
@@ -47,11 +45,11 @@ def presented_token(request: web.Request) -> str | None:
     return token if scheme.lower() == "bearer" and TOKEN_RE.fullmatch(token) else ""
 
 
-@web.middleware
-async def bearer_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Authenticate /api/* by bearer token when one is presented; refuse a bad one, or none where one is needed."""
+async def gate(request: web.Request) -> web.Response | None:
+    """Authenticate /api/* by bearer token when one is presented; the refusal of a bad one, or of none
+    where one is needed; None to go on."""
     if not request.path.startswith(API_PREFIX):
-        return await handler(request)
+        return None
     if request.match_info.http_exception is not None:
         raise request.match_info.http_exception  # no such API (e.g. the mini program is not configured): 404/405
     token = presented_token(request)
@@ -59,7 +57,7 @@ async def bearer_middleware(request: web.Request, handler: Handler) -> web.Strea
         return unauthorized("invalid_token")
     if token is None and getattr(request.match_info.handler, "bearer_only", False):
         return unauthorized()  # before the CSRF check: without a token there is nothing to forge
-    return await handler(request)
+    return None
 
 
 async def bearer_challenge(request: web.Request, response: web.StreamResponse) -> None:
@@ -79,9 +77,7 @@ async def _authenticate(request: web.Request, token: str) -> bool:
             await conn.execute(TOUCH_SQL, key, now)
     data: dict[str, Any] = row["data"] if isinstance(row["data"], dict) else {}
     request[account_key] = Account.from_row(row)
-    with warnings.catch_warnings():  # aiohttp-session's key is a plain string, as in aiohttp-session itself
-        warnings.simplefilter("ignore", NotAppKeyWarning)
-        request[SESSION_KEY] = Session(None, data={"created": int(time.time()), "session": data}, new=False)
+    use_session(request, Session(None, data={"created": int(time.time()), "session": data}, new=False))
     request[bearer_key] = token
     return True
 
