@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.races import backends_blocked
-from webapp.db import CONNECTION_ERRORS, LANE_SIZE, Database
+from webapp.db import CONNECTION_ERRORS, Database
 
 PID = "SELECT pg_backend_pid() AS pid"
 # Waits (inside the database) while another connection holds advisory lock 7, then answers its backend.
@@ -47,16 +47,17 @@ async def test_reads_beyond_the_lane_go_to_the_pool_and_all_answer(
     db: Database, other: asyncpg.Connection, pooled_sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     await other.execute("SELECT pg_advisory_lock(7)")
+    assert db.lane_size == 6  # half of the pool's 12
     readers = [asyncio.ensure_future(db.fetchrow(BLOCKED_PID)) for _ in range(10)]
     await backends_blocked(pooled_sessionmaker, 10)  # all ten are inside the database at once
-    assert db._lane_held == LANE_SIZE
+    assert db._lane_held == db.lane_size
     await other.execute("SELECT pg_advisory_unlock(7)")
 
     rows = await asyncio.gather(*readers)
 
     assert len({row["pid"] for row in rows}) == 10  # type: ignore[index]
-    assert db._lane_held == LANE_SIZE == len(db._lane)
-    assert db.pool is not None and db.pool.get_idle_size() == db.pool.get_size() - LANE_SIZE
+    assert db._lane_held == db.lane_size == len(db._lane)
+    assert db.pool is not None and db.pool.get_idle_size() == db.pool.get_size() - db.lane_size
 
 
 async def test_a_cancelled_read_gives_its_connection_back_to_the_pool(
@@ -89,11 +90,11 @@ async def test_an_ended_backend_costs_one_error_then_reads_recover(db: Database,
     assert row is not None and row["pid"] not in ended
 
 
-async def test_a_pool_no_larger_than_the_lane_keeps_no_lane(
+async def test_a_pool_of_one_keeps_no_lane(
     pooled_sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     database = Database.pooled(pooled_sessionmaker)
-    await database.open(max_size=LANE_SIZE)
+    await database.open(max_size=1)
     try:
         assert (await database.fetchrow("SELECT 1 AS one"))["one"] == 1  # type: ignore[index]
         assert database._lane_held == 0

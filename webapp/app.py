@@ -13,9 +13,8 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from webapp.accounts.account import LOAD_SESSION_SQL, Account
-from webapp.assets import static_cache_control
 from webapp.clock import utcnow
-from webapp.cookies import Signer, apply_pending
+from webapp.cookies import Signer
 from webapp.crypto import TokenCipher
 from webapp.csrf import setup_csrf
 from webapp.db import CONNECTION_ERRORS, Database, make_sessionmaker
@@ -34,14 +33,13 @@ from webapp.keys import (
     translator_key,
     wechat_client_key,
 )
-from webapp.middlewares import add_security_headers, site_middleware
+from webapp.middlewares import prepare_response, site_middleware
 from webapp.observability.wiring import setup_observability  # observability: request ids, metrics, /readyz
 from webapp.passwords import Passwords
 from webapp.routes import setup_routes
 from webapp.sessions import PostgresStorage, storage_key
 from webapp.settings import Settings
 from webapp.templating import setup_jinja
-from webapp.wechat.mini.bearer import bearer_challenge
 from webapp.wechat.mini.runtime import mini_context
 from webapp.wechat.mp.runtime import mp_context, mp_shutdown
 from webapp.wechat.states import StateSigner
@@ -88,10 +86,7 @@ def create_app(
     setup_csrf(app)
     setup_jinja(app)
     setup_routes(app)
-    app.on_response_prepare.append(apply_pending)
-    app.on_response_prepare.append(add_security_headers)
-    app.on_response_prepare.append(bearer_challenge)  # 401 under /api/: WWW-Authenticate: Bearer
-    app.on_response_prepare.append(static_cache_control)
+    app.on_response_prepare.append(prepare_response)  # cookies, security headers, Bearer challenge, static caching
     setup_observability(app)  # observability: outermost middleware, X-Request-ID header, pool gauge, schema head
     app.cleanup_ctx.append(_database_context(owns_engine))
     app.cleanup_ctx.append(_http_context(http, wechat_sleep))

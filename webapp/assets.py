@@ -29,8 +29,8 @@ def static_url(static_dir: Path, path: str) -> str:
     return f"/static/{path}?v={digest}"
 
 
-async def static_cache_control(request: web.Request, response: web.StreamResponse) -> None:
-    """on_response_prepare hook: a current versioned static URL is kept a year; others are checked on each use."""
+def static_cache_control(request: web.Request, response: web.StreamResponse) -> None:
+    """At response preparation (webapp.middlewares.prepare_response): a current versioned static URL is kept a year; others are checked on each use."""
     if not request.path.startswith("/static/") or response.status != 200 or "Cache-Control" in response.headers:
         return
     if ".." in request.path:

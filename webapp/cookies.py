@@ -133,8 +133,8 @@ def pending(request: web.Request, name: str) -> str | None:
     return read(request, name)
 
 
-async def apply_pending(request: web.Request, response: web.StreamResponse) -> None:
-    """on_response_prepare hook: write the queued cookies (HttpOnly, SameSite=Lax, Secure under https).
+def apply_pending(request: web.Request, response: web.StreamResponse) -> None:
+    """At response preparation (webapp.middlewares.prepare_response): write the queued cookies (HttpOnly, SameSite=Lax, Secure under https).
 
     The response's own cookies were already turned into headers when this hook runs, so the
     Set-Cookie headers are added here directly.

@@ -43,8 +43,8 @@ CONNECTION_ERRORS = (
     OSError,
 )
 Sessionmaker = async_sessionmaker[AsyncSession]
-# Connections Database.fetchrow keeps out of the pool for one-statement reads (at most; see there).
-LANE_SIZE = 4
+# Database.fetchrow keeps up to this share of the pool's connections out of it for one-statement reads.
+LANE_SHARE = 0.5
 
 
 class RedactedDatabaseError(Exception):
@@ -149,7 +149,7 @@ class Database:
         self._pool_mode: str | None = None  # set by pooled(): a joined Database never opens a pool
         self._opening = asyncio.Lock()
         self._max_size = 10
-        # The lane: up to LANE_SIZE connections kept out of the pool for fetchrow (see there).
+        # The lane: up to lane_size connections kept out of the pool for fetchrow (see there).
         self._lane: list[asyncpg.Connection] = []  # idle ones, the most recently used last
         self._lane_held = 0  # taken from the pool for the lane, idle or busy
         self._lane_pool: asyncpg.Pool | None = None  # the pool they came from
@@ -163,9 +163,9 @@ class Database:
 
         The hot path of every logged-in request (its session query). asyncpg's checkout and return
         (a queue, a timeout, a shielded task) cost as much CPU as the query itself; a single statement
-        outside a transaction leaves nothing to reset, so up to LANE_SIZE connections stay out of the
-        pool and are handed from one such read to the next with a list's pop and append. The pool keeps
-        the rest (it must be larger than the lane). A read that fails or is cancelled gives its
+        outside a transaction leaves nothing to reset, so up to lane_size connections (half the pool)
+        stay out of it and are handed from one such read to the next with a list's pop and append. The
+        pool keeps the rest for everything else. A read that fails or is cancelled gives its
         connection back to the pool, which resets or discards it; after a connection error it and every
         idle lane connection are closed first (a restarted database dropped them all). A connection
         whose server closed it while it waited in the lane is dropped when next taken.
@@ -200,7 +200,7 @@ class Database:
             if _open(conn):
                 return conn
             await self._leave_lane(conn, broken=True)
-        if self._lane_held >= LANE_SIZE or self._max_size <= LANE_SIZE:
+        if self._lane_held >= self.lane_size:
             return None
         self._lane_held += 1  # before the await: concurrent reads must not all take a place
         try:
@@ -210,6 +210,11 @@ class Database:
             raise
         self._lane_pool = pool
         return conn
+
+    @property
+    def lane_size(self) -> int:
+        """How many connections fetchrow may keep out of the pool: half of it (none of a pool of one)."""
+        return int(self._max_size * LANE_SHARE)
 
     async def _leave_lane(self, conn: asyncpg.Connection, *, broken: bool = False) -> None:
         self._lane_held -= 1

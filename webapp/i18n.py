@@ -46,7 +46,36 @@ class Translator:
 
     def activate(self, locale: str) -> None:
         """Make `locale` the language of gettext calls in the current task."""
-        _current.set(self._catalogs.get(locale, self._catalogs["en"]))
+        _current.set(self.catalog(locale))
+
+    def catalog(self, locale: str) -> gettext_module.NullTranslations:
+        """The compiled catalog of `locale` (English, the source language, for any other)."""
+        return self._catalogs.get(locale, self._catalogs["en"])
+
+
+class _RequestCatalog(gettext_module.NullTranslations):
+    """The catalog of a request's language, chosen when the request first translates something.
+
+    A JSON answer translates nothing unless it is an error: choosing the language up front (a cookie
+    read, a header negotiation) was work most API requests threw away.
+    """
+
+    def __init__(self, request: web.Request, translator: Translator) -> None:  # no NullTranslations.__init__: no file
+        self._request, self._translator = request, translator
+        self._chosen: gettext_module.NullTranslations | None = None
+
+    def _resolved(self) -> gettext_module.NullTranslations:
+        if self._chosen is None:
+            self._chosen = self._translator.catalog(locale_of(self._request))
+        return self._chosen
+
+    def gettext(self, message: str) -> str:
+        """Translated into the request's language."""
+        return self._resolved().gettext(message)
+
+    def ngettext(self, msgid1: str, msgid2: str, n: int) -> str:
+        """Plural-aware, in the request's language."""
+        return self._resolved().ngettext(msgid1, msgid2, n)
 
 
 def catalogue_files(locale_dir: Path, locale: str) -> list[Path]:
@@ -126,7 +155,13 @@ def _match(tag: str) -> str | None:
 
 
 def activate_for(request: web.Request) -> None:
-    """Choose and activate the request's language."""
-    locale = choose_locale(request)
-    request[locale_key] = locale
-    request.app[translator_key].activate(locale)
+    """Make the request's language (chosen on first use, see locale_of) that of gettext calls in this task."""
+    _current.set(_RequestCatalog(request, request.app[translator_key]))
+
+
+def locale_of(request: web.Request) -> str:
+    """The request's language: chosen once (choose_locale), then remembered on the request."""
+    locale = request.get(locale_key)
+    if locale is None:
+        locale = request[locale_key] = choose_locale(request)
+    return locale

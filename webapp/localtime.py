@@ -50,9 +50,8 @@ def reader_zone(request: web.Request) -> tzinfo:
 
 
 def locale_of(request: web.Request) -> str:
-    """The request's language (chosen by the i18n middleware)."""
-    locale: str = request.get(i18n.locale_key, i18n.DEFAULT_LOCALE)
-    return locale
+    """The request's language (webapp.i18n.locale_of)."""
+    return i18n.locale_of(request)
 
 
 def formatter(request: web.Request) -> Callable[[datetime | None], str]:

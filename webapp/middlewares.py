@@ -1,4 +1,4 @@
-"""Error pages (localised, never a traceback) and security headers on every response."""
+"""The site's request pipeline (one middleware), error pages (localised, never a traceback) and every response's headers."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from yarl import URL
 from webapp import csrf
 from webapp.accounts.errors import TooManyAttempts
 from webapp.accounts.forms import BadField
+from webapp.assets import static_cache_control
 from webapp.avatars.picture_views import allow_picture_body
+from webapp.cookies import apply_pending
 from webapp.csrf import CSRFFailure
 from webapp.db import CONNECTION_ERRORS, loggable
 from webapp.i18n import activate_for
@@ -158,8 +160,19 @@ def _origin(url: str) -> str:
     return str(parsed.origin()) if parsed.is_absolute() else "'self'"
 
 
-async def add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
-    """on_response_prepare hook: security headers on every response, errors and static files included."""
+async def prepare_response(request: web.Request, response: web.StreamResponse) -> None:
+    """on_response_prepare: the queued cookies, security headers, a 401's Bearer challenge, static caching.
+
+    One hook for the four (each was a coroutine the signal awaited in turn on every response).
+    """
+    apply_pending(request, response)
+    add_security_headers(request, response)
+    bearer.bearer_challenge(request, response)
+    static_cache_control(request, response)
+
+
+def add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """At response preparation (webapp.middlewares.prepare_response): security headers on every response, errors and static files included."""
     headers = response.headers
     headers.setdefault("Content-Security-Policy", content_security_policy(request))
     headers.setdefault("X-Content-Type-Options", "nosniff")

@@ -176,9 +176,9 @@ class Settings:
         """TRUSTED_PROXIES parsed once: every entry as a network (an address is a /32 or /128)."""
         return parse_networks(sorted(self.trusted_proxies))[0]
 
-    @property
+    @cached_property
     def secure_cookies(self) -> bool:
-        """Cookies carry `Secure` when the site is served over https."""
+        """Cookies carry `Secure` when the site is served over https (read on every response: parsed once)."""
         return URL(self.public_url).scheme == "https"
 
     @property

@@ -64,7 +64,7 @@ async def base_context(request: web.Request, *, without_session: bool = False) -
         "static_url": lambda path: static_url(settings.static_dir, path),
         "current_user": user,
         "csrf_token": LazyToken(request, identity),
-        "locale": request.get(i18n.locale_key, i18n.DEFAULT_LOCALE),
+        "locale": i18n.locale_of(request),
         "flashes": _take_flashes(request),
         "url": lambda name, **parts: str(request.app.router[name].url_for(**parts)),
         "request_path": request.path_qs,

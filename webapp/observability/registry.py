@@ -118,12 +118,14 @@ def _build(key: tuple[int, str | None]) -> Metrics:
 # the honest shape; it is rebuilt after a fork or when prepare_multiprocess switches the mode.
 _lock = threading.Lock()
 _built: Metrics | None = None
+_env_dir: str | None = None  # PROMETHEUS_MULTIPROC_DIR as last read (multiprocess_dir)
 _pid = os.getpid()  # kept current by a fork hook: os.getpid() is a system call, and this runs several times a request
 
 
 def _forked() -> None:
     global _pid
     _pid = os.getpid()
+    multiprocess_dir()
 
 
 os.register_at_fork(after_in_child=_forked)
@@ -132,10 +134,10 @@ os.register_at_fork(after_in_child=_forked)
 def current() -> Metrics:
     """This process's metrics, built on first use."""
     global _built
-    key = (_pid, multiprocess_dir())
     built = _built
-    if built is not None and built.key == key:
-        return built
+    if built is not None and built.key[0] == _pid and built.key[1] == _env_dir:
+        return built  # several times a request: no environment read (prepare_multiprocess updates _env_dir)
+    key = (_pid, multiprocess_dir())
     with _lock:
         if _built is None or _built.key != key:
             _built = _build(key)
@@ -144,7 +146,9 @@ def current() -> Metrics:
 
 def multiprocess_dir() -> str | None:
     """PROMETHEUS_MULTIPROC_DIR when this process is one of several sharing their metrics, else None."""
-    return os.environ.get(MULTIPROC_ENV) or None
+    global _env_dir
+    _env_dir = os.environ.get(MULTIPROC_ENV) or None
+    return _env_dir
 
 
 def prepare_multiprocess(directory: str | os.PathLike[str]) -> None:
@@ -154,6 +158,7 @@ def prepare_multiprocess(directory: str | os.PathLike[str]) -> None:
     for stale in path.glob("*.db"):
         stale.unlink()
     os.environ[MULTIPROC_ENV] = str(path)
+    multiprocess_dir()  # current() compares with what was last read
 
 
 def mark_process_dead(pid: int, directory: str | os.PathLike[str] | None = None) -> None:

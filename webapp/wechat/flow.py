@@ -8,7 +8,7 @@ from aiohttp import web
 
 from webapp.browser import current_binding, ensure_binding
 from webapp.clientinfo import client_ip, coarse_client, counts_as_wechat, is_phone_without_wechat
-from webapp.i18n import locale_key
+from webapp.i18n import locale_of
 from webapp.keys import clock_key, settings_key, state_signer_key
 from webapp.observability import metrics
 from webapp.settings import Settings
@@ -87,7 +87,7 @@ def authorize_url(request: web.Request, flow: states.Flow, app: WeChatApp, state
     """WeChat's authorization page for this flow."""
     settings = request.app[settings_key]
     if flow == "qr":  # WeChat's QR page in the visitor's language (it knows Chinese and English)
-        lang: Literal["cn", "en"] = "en" if request.get(locale_key) == "en" else "cn"
+        lang: Literal["cn", "en"] = "en" if locale_of(request) == "en" else "cn"
         return urls.qrconnect_url(
             settings.wechat_open_base, app, redirect_uri=settings.callback_url, state=state, lang=lang
         )

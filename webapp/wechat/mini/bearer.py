@@ -60,8 +60,8 @@ async def gate(request: web.Request) -> web.Response | None:
     return None
 
 
-async def bearer_challenge(request: web.Request, response: web.StreamResponse) -> None:
-    """on_response_prepare: every 401 under /api/ (the error pages' too) carries the Bearer challenge."""
+def bearer_challenge(request: web.Request, response: web.StreamResponse) -> None:
+    """At response preparation (webapp.middlewares.prepare_response): every 401 under /api/ (the error pages' too) carries the Bearer challenge."""
     if response.status == 401 and request.path.startswith(API_PREFIX) and "WWW-Authenticate" not in response.headers:
         response.headers["WWW-Authenticate"] = "Bearer"
 
