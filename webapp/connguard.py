@@ -39,6 +39,7 @@ class Guarded(asyncio.Protocol):
         self._inner, self._limits = inner, limits
         self._transport: asyncio.Transport | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self._deadline: float | None = None  # loop time at which the connection is closed, if armed
         self._head = b""  # the current request's head so far
         self._body_left = 0  # bytes of the current request's declared body still to come
         self._blind = False  # a chunked body: its end is aiohttp's to find; only keep-alive applies then
@@ -68,7 +69,7 @@ class Guarded(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         """Forget the connection (and its deadline)."""
-        self._disarm()
+        self._stop_timer()
         if self._counted:
             self._counted = False
             self._limits.open -= 1
@@ -91,7 +92,7 @@ class Guarded(asyncio.Protocol):
                 if not self._body_left:
                     self._disarm()  # the request is in; an idle connection is aiohttp's keep-alive's
                 continue
-            if not self._head and self._timer is None:
+            if not self._head and self._deadline is None:
                 self._arm(self._limits.header_timeout_s)  # the first byte of a next request's head
             data = self._take_head(data)
 
@@ -117,17 +118,39 @@ class Guarded(asyncio.Protocol):
             self._arm(self._limits.body_timeout_s)
         return rest
 
+    # Deadlines are lazy: arming sets a time and disarming clears it, and one timer per connection checks
+    # when it fires, re-arming itself if the deadline moved later. A keep-alive connection's requests
+    # then cost no timer handle each (a call_later and a cancel per request were a few percent of a
+    # small JSON answer); a timer is replaced only when a deadline comes earlier than it.
+
     def _arm(self, seconds: float) -> None:
-        self._disarm()
-        self._timer = asyncio.get_running_loop().call_later(seconds, self._expire)
+        loop = asyncio.get_running_loop()
+        deadline = self._deadline = loop.time() + seconds
+        if self._timer is not None and deadline < self._timer.when():
+            self._timer.cancel()
+            self._timer = None
+        if self._timer is None:
+            self._timer = loop.call_at(deadline, self._check)
 
     def _disarm(self) -> None:
+        self._deadline = None  # a pending timer finds nothing due
+
+    def _stop_timer(self) -> None:
+        self._deadline = None
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
 
-    def _expire(self) -> None:
+    def _check(self) -> None:
         self._timer = None
+        deadline = self._deadline
+        if deadline is None:
+            return
+        loop = asyncio.get_running_loop()
+        if loop.time() < deadline:
+            self._timer = loop.call_at(deadline, self._check)
+            return
+        self._deadline = None
         if self._transport is not None:
             self._transport.close()
 
