@@ -67,6 +67,8 @@ def site_lines(r: dict[str, Any]) -> list[str]:
              "   (the most one round trip per request allows here)"),
             (f"  {'site / (bare + query)':<36}{_num(r['api_me']['ratio_percent'], ' %'):>10}"
              "   (the figure: the same single query, what the site adds to it)"),
+            (f"  {'the same by CPU per request':<36}{_num(_pct(r['api_me'].get('cpu_ratio')), ' %'):>10}"
+             "   (bare + query's CPU per request / the site's)"),
             *load_lines("GET /settings", r["settings_page"])]
 
 

@@ -43,21 +43,40 @@ async def test_reads_one_after_another_reuse_one_lane_connection(db: Database) -
     assert db.pool_usage() == (0, db.pool.get_size())  # type: ignore[union-attr]  # the idle lane counts as idle
 
 
-async def test_reads_beyond_the_lane_go_to_the_pool_and_all_answer(
+async def test_reads_beyond_the_lane_wait_for_it_and_leave_the_pool_to_the_rest(
     db: Database, other: asyncpg.Connection, pooled_sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
-    await other.execute("SELECT pg_advisory_lock(7)")
     assert db.lane_size == 6  # half of the pool's 12
+    await other.execute("SELECT pg_advisory_lock(7)")
     readers = [asyncio.ensure_future(db.fetchrow(BLOCKED_PID)) for _ in range(10)]
-    await backends_blocked(pooled_sessionmaker, 10)  # all ten are inside the database at once
-    assert db._lane_held == db.lane_size
+    await backends_blocked(pooled_sessionmaker, 6)  # the lane's six are inside the database
+    assert len(db._waiters) == 4 and db._lane_held == 6
+    async with db.connection() as conn:  # the pool's other connections are free for everything else
+        assert await conn.fetchval("SELECT 1") == 1
     await other.execute("SELECT pg_advisory_unlock(7)")
 
     rows = await asyncio.gather(*readers)
 
-    assert len({row["pid"] for row in rows}) == 10  # type: ignore[index]
-    assert db._lane_held == db.lane_size == len(db._lane)
-    assert db.pool is not None and db.pool.get_idle_size() == db.pool.get_size() - db.lane_size
+    assert len(rows) == 10 and len({row["pid"] for row in rows}) == 6  # type: ignore[index]
+    assert db._lane_held == db.lane_size == len(db._lane) and not db._waiters
+
+
+async def test_a_cancelled_waiting_read_loses_no_connection(
+    db: Database, other: asyncpg.Connection, pooled_sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    await other.execute("SELECT pg_advisory_lock(7)")
+    readers = [asyncio.ensure_future(db.fetchrow(BLOCKED_PID)) for _ in range(8)]
+    await backends_blocked(pooled_sessionmaker, 6)
+    waiting = readers[-1]
+    waiting.cancel()
+    await other.execute("SELECT pg_advisory_unlock(7)")
+
+    results = await asyncio.gather(*readers, return_exceptions=True)
+
+    assert isinstance(results[-1], asyncio.CancelledError)
+    assert all(row is not None and not isinstance(row, BaseException) for row in results[:-1])
+    assert db._lane_held == 6 == len(db._lane) and not db._waiters
+    assert len(await asyncio.gather(*(db.fetchrow(PID) for _ in range(12)))) == 12  # the lane still serves all
 
 
 async def test_a_cancelled_read_gives_its_connection_back_to_the_pool(

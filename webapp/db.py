@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
@@ -153,29 +154,32 @@ class Database:
         self._lane: list[asyncpg.Connection] = []  # idle ones, the most recently used last
         self._lane_held = 0  # taken from the pool for the lane, idle or busy
         self._lane_pool: asyncpg.Pool | None = None  # the pool they came from
+        self._waiters: deque[asyncio.Future[asyncpg.Connection | None]] = deque()  # reads waiting for the lane
 
     def connection(self) -> AbstractAsyncContextManager[asyncpg.Connection]:
         """An asyncpg connection for a few statements; returned to the pool afterwards."""
         return self._acquire()
 
     async def fetchrow(self, sql: str, *args: object) -> asyncpg.Record | None:
-        """One read-only statement's first row, on a lane connection when one is free.
+        """One read-only statement's first row, on a connection of the read lane.
 
         The hot path of every logged-in request (its session query). asyncpg's checkout and return
         (a queue, a timeout, a shielded task) cost as much CPU as the query itself; a single statement
         outside a transaction leaves nothing to reset, so up to lane_size connections (half the pool)
-        stay out of it and are handed from one such read to the next with a list's pop and append. The
-        pool keeps the rest for everything else. A read that fails or is cancelled gives its
-        connection back to the pool, which resets or discards it; after a connection error it and every
-        idle lane connection are closed first (a restarted database dropped them all). A connection
-        whose server closed it while it waited in the lane is dropped when next taken.
+        stay out of it and go from one such read to the next: an idle one is popped from a list, and a
+        finished read hands its connection straight to the next waiting read (a future), else back to
+        the list. Reads beyond the lane wait for it rather than take the pool's connections, which stay
+        for everything else. A read that fails or is cancelled gives its connection back to the pool,
+        which resets or discards it; after a connection error it and every idle lane connection are
+        closed first (a restarted database dropped them all). A connection whose server closed it while
+        it waited in the lane is dropped when next taken.
         """
         pool = self.pool
         if pool is None:
             async with self._acquire() as conn:
                 return await conn.fetchrow(sql, *args)
         conn = await self._lane_take(pool)
-        if conn is None:
+        if conn is None:  # a pool too small to spare a lane
             async with pool.acquire() as conn:
                 return await conn.fetchrow(sql, *args)
         try:
@@ -187,29 +191,66 @@ class Database:
                 await self._empty_lane(broken=True)
             raise
         if self.pool is pool:
-            self._lane.append(conn)
+            self._lane_give(conn)
         else:  # closed meanwhile: the pool waits for it
             await self._leave_lane(conn)
         return row
 
     async def _lane_take(self, pool: asyncpg.Pool) -> asyncpg.Connection | None:
-        """An idle lane connection, a new one from the pool while the lane has room, or None (use the pool)."""
-        lane = self._lane
-        while lane:
-            conn = lane.pop()
-            if _open(conn):
-                return conn
-            await self._leave_lane(conn, broken=True)
-        if self._lane_held >= self.lane_size:
+        """An idle lane connection, a new one while the lane has room, else the next one given back."""
+        if self.lane_size == 0:
             return None
-        self._lane_held += 1  # before the await: concurrent reads must not all take a place
-        try:
-            conn = await pool.acquire()
-        except BaseException:
-            self._lane_held -= 1
-            raise
-        self._lane_pool = pool
-        return conn
+        lane = self._lane
+        while True:
+            while lane:
+                conn = lane.pop()
+                if _open(conn):
+                    return conn
+                await self._leave_lane(conn, broken=True)
+            if self._lane_held < self.lane_size:
+                self._lane_held += 1  # before the await: concurrent reads must not all take a place
+                try:
+                    conn = await pool.acquire()
+                except BaseException:
+                    self._lane_held -= 1
+                    self._lane_freed()
+                    raise
+                self._lane_pool = pool
+                return conn
+            waiter: asyncio.Future[asyncpg.Connection | None] = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                given = await waiter
+            except asyncio.CancelledError:
+                if not waiter.done():
+                    self._waiters.remove(waiter)
+                elif not waiter.cancelled():  # given at the moment it was cancelled: pass it on
+                    handed = waiter.result()
+                    if handed is None:
+                        self._lane_freed()
+                    else:
+                        self._lane_give(handed)
+                raise
+            if given is not None:
+                return given
+            # None: a lane connection left; take its place on the next turn
+
+    def _lane_give(self, conn: asyncpg.Connection) -> None:
+        """A finished read's connection: to the first read waiting for one, else idle in the lane."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(conn)
+                return
+        self._lane.append(conn)
+
+    def _lane_freed(self) -> None:
+        """A place in the lane came free: the first waiting read takes it."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
 
     @property
     def lane_size(self) -> int:
@@ -218,6 +259,7 @@ class Database:
 
     async def _leave_lane(self, conn: asyncpg.Connection, *, broken: bool = False) -> None:
         self._lane_held -= 1
+        self._lane_freed()
         if broken and _open(conn):  # its server may be gone mid-statement: the pool must not hand it out
             conn.terminate()
         pool = self._lane_pool
