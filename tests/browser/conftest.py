@@ -4,6 +4,13 @@ The site listens on `localhost`, the simulator on `127.0.0.1`: for the browser t
 WeChat's QR iframe is cross-site and the `SameSite=Lax` session cookie behaves as in production
 (README, "Tests"; docs/wechat.md, "The embedded QR"). The site uses its own database with a normal connection
 pool (a browser makes concurrent requests), emptied after every test.
+
+One Chromium per test process (each xdist worker) serves every browser test of that process: launching it
+for each test cost about half a second. Each test still gets a fresh browser: every person is a new
+BrowserContext (its own cookies, storage, cache and connections, nothing shared with another context), and
+`new_person` checks that it starts without a cookie. Playwright's objects belong to the event loop they were
+made on, so the browser tests and their fixtures run on pytest-asyncio's session-wide loop (BROWSER_LOOP in
+each browser test module's `pytestmark`).
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+import pytest_asyncio
 from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -40,6 +48,9 @@ CHROMIUM_ARGS = [
 ]
 TIMEOUT_MS = 20_000  # generous: every wait is on an event, never a sleep
 POLL_HOLD_S = 1.0  # the QR page's long poll returns at once on a change; a short hold keeps idle polls cheap
+# The loop the browser tests run on (module `pytestmark`) and their async fixtures (`browser_fixture`).
+BROWSER_LOOP = pytest.mark.asyncio(loop_scope="session")
+browser_fixture = pytest_asyncio.fixture(loop_scope="session")
 CSP_TEXT = re.compile(r"Content[- ]Security[- ]Policy|CSP-VIOLATION", re.IGNORECASE)
 
 # Reported by every frame (ours and the simulator's) through the console, so the test sees it.
@@ -90,7 +101,7 @@ async def _truncate(sm: async_sessionmaker[AsyncSession]) -> None:
         await s.commit()
 
 
-@pytest.fixture
+@browser_fixture
 async def live_db(browser_database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     """A pooled sessionmaker on the browser database; every table emptied before and after the test."""
     sm = make_sessionmaker(to_asyncpg_url(browser_database_url))
@@ -100,7 +111,7 @@ async def live_db(browser_database_url: str) -> AsyncIterator[async_sessionmaker
     await sm.kw["bind"].dispose()
 
 
-@pytest.fixture
+@browser_fixture
 async def live_sim() -> AsyncIterator[Sim]:
     """The simulator on http://127.0.0.1:<free port>, its clock frozen, a short long-poll hold."""
     state = SimulatorState(clock=SimClock(frozen_at=SIM_T0), poll_hold_s=POLL_HOLD_S)
@@ -134,7 +145,7 @@ class Live:
 StartSite = Callable[..., Awaitable[Live]]
 
 
-@pytest.fixture
+@browser_fixture
 async def live(settings: Settings, live_sim: Sim, live_db: async_sessionmaker[AsyncSession]) -> AsyncIterator[StartSite]:
     """Start the site (settings overrides as keyword arguments) on localhost; stopped after the test."""
     runners: list[web.AppRunner] = []
@@ -197,9 +208,9 @@ class Person:
 NewPerson = Callable[..., Awaitable[Person]]
 
 
-@pytest.fixture
-async def chromium(live: StartSite) -> AsyncIterator[Any]:
-    """Debian's Chromium driven by Playwright (closed before the servers stop)."""
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def chromium() -> AsyncIterator[Any]:
+    """Debian's Chromium driven by Playwright, launched once per test process (see the module's docstring)."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium to run the browser tests")
     from playwright.async_api import async_playwright
@@ -210,17 +221,21 @@ async def chromium(live: StartSite) -> AsyncIterator[Any]:
         await browser.close()
 
 
-@pytest.fixture
-async def new_person(chromium: Any) -> AsyncIterator[NewPerson]:
-    """Open a fresh browser context (own cookies); keyword arguments go to new_context."""
+@browser_fixture
+async def new_person(live: StartSite, chromium: Any) -> AsyncIterator[NewPerson]:
+    """Open a fresh browser context (own cookies); keyword arguments go to new_context.
+
+    Every context the test opened is closed after it, before the servers of `live` stop.
+    """
     contexts: list[Any] = []
 
     async def open_(**options: Any) -> Person:
         options.setdefault("locale", "en-US")
         context = await chromium.new_context(**options)
+        contexts.append(context)
+        assert await context.cookies() == [], "a new context must start without cookies"
         context.set_default_timeout(TIMEOUT_MS)
         await context.add_init_script(CSP_LISTENER)
-        contexts.append(context)
         page = await context.new_page()
         person = Person(context, page)
         page.on("console", lambda m: person.heard(f"[{m.type}] {m.text} @ {m.location.get('url', '')}"))

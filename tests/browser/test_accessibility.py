@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import CHROMIUM, TIMEOUT_MS, Live, NewPerson, Person, StartSite
+from tests.browser.conftest import BROWSER_LOOP, CHROMIUM, TIMEOUT_MS, Live, NewPerson, Person, StartSite
 from tests.browser.test_account_pages import PASSWORD, PHONE, click, qr_scan
 from tests.browser.test_follow_login import follow_login_site
 from tests.wechat.harness import WECHAT_UA
@@ -21,7 +21,7 @@ if not Path(CHROMIUM).exists():
 
 from playwright.async_api import Page, expect
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, BROWSER_LOOP]
 expect.set_options(timeout=TIMEOUT_MS)
 AXE = Path(__file__).resolve().parent / "vendor" / "axe-4.10.3.min.js"
 DESKTOP = {"viewport": {"width": 1280, "height": 800}}

@@ -13,7 +13,18 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import CHROMIUM, TIMEOUT_MS, Live, NewPerson, Person, StartSite, _listen, _serve
+from tests.browser.conftest import (
+    BROWSER_LOOP,
+    CHROMIUM,
+    TIMEOUT_MS,
+    Live,
+    NewPerson,
+    Person,
+    StartSite,
+    _listen,
+    _serve,
+    browser_fixture,
+)
 from tests.wechat.harness import SIM_T0
 from webapp.app import create_app
 from webapp.avatars.copier import copy_due_avatars
@@ -29,7 +40,7 @@ if not Path(CHROMIUM).exists():
 
 from playwright.async_api import Page, expect
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, BROWSER_LOOP]
 expect.set_options(timeout=TIMEOUT_MS)
 
 PASSWORD = "correct horse battery"
@@ -39,7 +50,7 @@ DESKTOP = {"viewport": {"width": 1280, "height": 800}}
 SIZES = {"phone": PHONE, "desktop": DESKTOP}
 
 
-@pytest.fixture
+@browser_fixture
 async def clocked(settings: Any, live_sim: Any, live_db: Any) -> AsyncIterator[tuple[Live, FrozenClock]]:
     """The live site on a clock the test moves (the simulator's frozen time), to make a login stale."""
     clock = FrozenClock(datetime.fromtimestamp(SIM_T0, UTC))

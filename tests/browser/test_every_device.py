@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.browser.conftest import CHROMIUM, TIMEOUT_MS, NewPerson, StartSite
+from tests.browser.conftest import BROWSER_LOOP, CHROMIUM, TIMEOUT_MS, NewPerson, StartSite
 from tests.wechat.harness import WECHAT_UA
 
 if not Path(CHROMIUM).exists():
@@ -18,7 +18,7 @@ if not Path(CHROMIUM).exists():
 
 from playwright.async_api import Page, expect
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, BROWSER_LOOP]
 expect.set_options(timeout=TIMEOUT_MS)
 
 IPHONE = {

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import CHROMIUM, TIMEOUT_MS, NewPerson, StartSite
+from tests.browser.conftest import BROWSER_LOOP, CHROMIUM, TIMEOUT_MS, NewPerson, StartSite
 from tests.browser.test_follow_login import follow_login_site, open_option, shown_ticket
 from tests.browser.test_wechat_browser import DESKTOP, expect_outcome, scan_and_confirm
 from webapp.browser import BINDING_COOKIE
@@ -23,7 +23,7 @@ if not Path(CHROMIUM).exists():
 
 from playwright.async_api import Page, expect
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, BROWSER_LOOP]
 expect.set_options(timeout=TIMEOUT_MS)
 ROUNDS = 3
 

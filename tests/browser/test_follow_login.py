@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from tests.browser.conftest import CHROMIUM, TIMEOUT_MS, Live, NewPerson, StartSite
+from tests.browser.conftest import BROWSER_LOOP, CHROMIUM, TIMEOUT_MS, Live, NewPerson, StartSite
 from tests.wechat.mp.pushes import MP_AES_KEY, MP_TOKEN
 from webapp.wechat_sim import fixture as sim_fixture
 
@@ -23,7 +23,7 @@ if not Path(CHROMIUM).exists():
 
 from playwright.async_api import Page, expect
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, BROWSER_LOOP]
 expect.set_options(timeout=TIMEOUT_MS)
 DESKTOP = {"viewport": {"width": 1280, "height": 800}}
 FOLLOW_LOGIN = {"wechat_mp_token": MP_TOKEN, "wechat_mp_aes_key": MP_AES_KEY, "wechat_mp_follow_login": True}

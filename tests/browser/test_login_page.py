@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import CHROMIUM, TIMEOUT_MS, NewPerson, StartSite
+from tests.browser.conftest import BROWSER_LOOP, CHROMIUM, TIMEOUT_MS, NewPerson, StartSite
 from tests.browser.test_follow_login import follow_login_site
 from tests.wechat.harness import WECHAT_UA
 
@@ -18,7 +18,7 @@ if not Path(CHROMIUM).exists():
 
 from playwright.async_api import Page, expect
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, BROWSER_LOOP]
 expect.set_options(timeout=TIMEOUT_MS)
 DESKTOP = {"viewport": {"width": 1280, "height": 800}}
 IN_WECHAT = {"user_agent": WECHAT_UA, "viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}

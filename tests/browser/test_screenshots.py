@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import CHROMIUM, NewPerson, StartSite
+from tests.browser.conftest import BROWSER_LOOP, CHROMIUM, NewPerson, StartSite
 from tests.browser.test_account_pages import DESKTOP, PASSWORD, PHONE, click, qr_scan, sign_up
 
 if not Path(CHROMIUM).exists():
@@ -20,7 +20,7 @@ if not Path(CHROMIUM).exists():
 
 from playwright.async_api import expect
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, BROWSER_LOOP]
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 LOCALES = {"en": "en-US", "zh": "zh-CN"}
 

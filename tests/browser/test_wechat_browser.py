@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 
-from tests.browser.conftest import CHROMIUM, TIMEOUT_MS, Live, NewPerson, Person, StartSite, closed_port
+from tests.browser.conftest import BROWSER_LOOP, CHROMIUM, TIMEOUT_MS, Live, NewPerson, Person, StartSite, closed_port
 from tests.wechat.harness import WECHAT_UA
 from webapp.wechat_sim import fixture as sim_fixture
 
@@ -25,7 +25,7 @@ if not Path(CHROMIUM).exists():
 
 from playwright.async_api import FrameLocator, Page, Request, expect
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, BROWSER_LOOP]
 expect.set_options(timeout=TIMEOUT_MS)
 
 QR_PAGE = re.compile(r"^http://127\.0\.0\.1:\d+/connect/qrconnect\?")

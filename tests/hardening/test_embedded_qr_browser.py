@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser.conftest import (  # noqa: F401  (fixtures)
+    BROWSER_LOOP,
     CHROMIUM,
     TIMEOUT_MS,
     NewPerson,
@@ -29,7 +30,7 @@ if not Path(CHROMIUM).exists():
 
 from playwright.async_api import expect
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, BROWSER_LOOP]
 expect.set_options(timeout=TIMEOUT_MS)
 
 STATE_PATH = "/auth/wechat/embed-state"
