@@ -10,6 +10,13 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit, urlunsplit
 
 os.environ["XDG_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="webapp-xdg-")  # pgserver's platformdirs wants a 0700 dir
+# The tests start many Python processes (xdist workers, `webapp` commands and servers, their site processes).
+# Without cached bytecode each one compiles SQLAlchemy, alembic, aiohttp… from source: about a second of CPU
+# apiece, and an admin command's test then takes twice as long. Where PYTHONDONTWRITEBYTECODE keeps .pyc files
+# out of the source trees, the processes the tests start keep them in a cache directory of their own instead.
+# Read before any of them starts (this file is loaded before xdist starts its workers).
+if os.environ.pop("PYTHONDONTWRITEBYTECODE", None):
+    os.environ.setdefault("PYTHONPYCACHEPREFIX", os.path.join(tempfile.gettempdir(), "webapp-tests-pycache"))
 
 import pytest
 from aiohttp.test_utils import TestClient
