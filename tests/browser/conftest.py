@@ -78,8 +78,8 @@ def closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def _serve(app: web.Application, socks: list[socket.socket]) -> web.AppRunner:
-    runner = web.AppRunner(app, shutdown_timeout=1.0)
+async def _serve(app: web.Application, socks: list[socket.socket], shutdown_timeout: float = 1.0) -> web.AppRunner:
+    runner = web.AppRunner(app, shutdown_timeout=shutdown_timeout)
     await runner.setup()
     for sock in socks:
         await web.SockSite(runner, sock).start()
@@ -113,10 +113,13 @@ async def live_db(browser_database_url: str) -> AsyncIterator[async_sessionmaker
 
 @browser_fixture
 async def live_sim() -> AsyncIterator[Sim]:
-    """The simulator on http://127.0.0.1:<free port>, its clock frozen, a short long-poll hold."""
+    """The simulator on http://127.0.0.1:<free port>, its clock frozen, a short long-poll hold.
+
+    It stops after the site and the browser contexts: what it still serves then is QR-page long polls of
+    browsers that are gone, cancelled at once rather than waited out (up to POLL_HOLD_S each test)."""
     state = SimulatorState(clock=SimClock(frozen_at=SIM_T0), poll_hold_s=POLL_HOLD_S)
     sock = _listen("127.0.0.1")
-    runner = await _serve(create_simulator_app(state), [sock])
+    runner = await _serve(create_simulator_app(state), [sock], shutdown_timeout=0.05)
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     async with aiohttp.ClientSession() as http:
         yield Sim(url=url, state=state, http=http)
