@@ -13,10 +13,14 @@ os.environ["XDG_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="webapp-xdg-")  # pgserv
 # The tests start many Python processes (xdist workers, `webapp` commands and servers, their site processes).
 # Without cached bytecode each one compiles SQLAlchemy, alembic, aiohttp… from source: about a second of CPU
 # apiece, and an admin command's test then takes twice as long. Where PYTHONDONTWRITEBYTECODE keeps .pyc files
-# out of the source trees, the processes the tests start keep them in a cache directory of their own instead.
-# Read before any of them starts (this file is loaded before xdist starts its workers).
+# out of the source trees, the processes the tests start keep them in the user's cache directory instead (not
+# in a shared temporary one, where someone else could plant bytecode). Read before any of them starts: this
+# file is loaded before xdist starts its workers.
 if os.environ.pop("PYTHONDONTWRITEBYTECODE", None):
-    os.environ.setdefault("PYTHONPYCACHEPREFIX", os.path.join(tempfile.gettempdir(), "webapp-tests-pycache"))
+    _cache_home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    os.environ["PYTHONPYCACHEPREFIX"] = os.environ.get("PYTHONPYCACHEPREFIX") or os.path.join(
+        _cache_home, "webapp-tests", "pycache"
+    )
 
 import pytest
 from aiohttp.test_utils import TestClient
