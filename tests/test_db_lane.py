@@ -39,18 +39,18 @@ async def test_reads_one_after_another_reuse_one_lane_connection(db: Database) -
     pids = {(await db.fetchrow(PID))["pid"] for _ in range(20)}  # type: ignore[index]
 
     assert len(pids) == 1
-    assert db._lane_held == 1 and len(db._lane) == 1
+    assert db.lane.held == 1 and len(db.lane.idle) == 1
     assert db.pool_usage() == (0, db.pool.get_size())  # type: ignore[union-attr]  # the idle lane counts as idle
 
 
 async def test_reads_beyond_the_lane_wait_for_it_and_leave_the_pool_to_the_rest(
     db: Database, other: asyncpg.Connection, pooled_sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
-    assert db.lane_size == 6  # half of the pool's 12
+    assert db.lane.size == 6  # half of the pool's 12
     await other.execute("SELECT pg_advisory_lock(7)")
     readers = [asyncio.ensure_future(db.fetchrow(BLOCKED_PID)) for _ in range(10)]
     await backends_blocked(pooled_sessionmaker, 6)  # the lane's six are inside the database
-    assert len(db._waiters) == 4 and db._lane_held == 6
+    assert len(db.lane.waiters) == 4 and db.lane.held == 6
     async with db.connection() as conn:  # the pool's other connections are free for everything else
         assert await conn.fetchval("SELECT 1") == 1
     await other.execute("SELECT pg_advisory_unlock(7)")
@@ -58,7 +58,7 @@ async def test_reads_beyond_the_lane_wait_for_it_and_leave_the_pool_to_the_rest(
     rows = await asyncio.gather(*readers)
 
     assert len(rows) == 10 and len({row["pid"] for row in rows}) == 6  # type: ignore[index]
-    assert db._lane_held == db.lane_size == len(db._lane) and not db._waiters
+    assert db.lane.held == db.lane.size == len(db.lane.idle) and not db.lane.waiters
 
 
 async def test_a_cancelled_waiting_read_loses_no_connection(
@@ -75,7 +75,7 @@ async def test_a_cancelled_waiting_read_loses_no_connection(
 
     assert isinstance(results[-1], asyncio.CancelledError)
     assert all(row is not None and not isinstance(row, BaseException) for row in results[:-1])
-    assert db._lane_held == 6 == len(db._lane) and not db._waiters
+    assert db.lane.held == 6 == len(db.lane.idle) and not db.lane.waiters
     assert len(await asyncio.gather(*(db.fetchrow(PID) for _ in range(12)))) == 12  # the lane still serves all
 
 
@@ -91,7 +91,7 @@ async def test_a_cancelled_read_gives_its_connection_back_to_the_pool(
         await reader
     await other.execute("SELECT pg_advisory_unlock(7)")
 
-    assert db._lane_held == 0 and db._lane == []  # never handed to the next read mid-statement
+    assert db.lane.held == 0 and db.lane.idle == []  # never handed to the next read mid-statement
     assert (await db.fetchrow("SELECT 41 + 1 AS answer"))["answer"] == 42  # type: ignore[index]
 
 
@@ -104,7 +104,7 @@ async def test_an_ended_backend_costs_one_error_then_reads_recover(db: Database,
     with pytest.raises(CONNECTION_ERRORS):
         await db.fetchrow(PID)
 
-    assert db._lane == []  # every idle lane connection went back with the first error
+    assert db.lane.idle == []  # every idle lane connection went back with the first error
     row = await db.fetchrow(PID)
     assert row is not None and row["pid"] not in ended
 
@@ -116,7 +116,7 @@ async def test_a_pool_of_one_keeps_no_lane(
     await database.open(max_size=1)
     try:
         assert (await database.fetchrow("SELECT 1 AS one"))["one"] == 1  # type: ignore[index]
-        assert database._lane_held == 0
+        assert database.lane.held == 0
     finally:
         await database.close_pool()
 
@@ -134,4 +134,4 @@ async def test_closing_returns_the_lane_and_a_read_in_flight_lets_go_when_done(
     assert (await reader) is not None
     await closing
 
-    assert db._lane_held == 0 and db._lane == [] and db.pool is None
+    assert db.lane.held == 0 and db.lane.idle == [] and db.pool is None

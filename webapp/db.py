@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
@@ -24,6 +23,8 @@ from sqlalchemy import CursorResult, DateTime, MetaData, Result
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
+
+from webapp.readlane import ReadLane
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -44,8 +45,6 @@ CONNECTION_ERRORS = (
     OSError,
 )
 Sessionmaker = async_sessionmaker[AsyncSession]
-# Database.fetchrow keeps up to this share of the pool's connections out of it for one-statement reads.
-LANE_SHARE = 0.5
 
 
 class RedactedDatabaseError(Exception):
@@ -150,126 +149,20 @@ class Database:
         self._pool_mode: str | None = None  # set by pooled(): a joined Database never opens a pool
         self._opening = asyncio.Lock()
         self._max_size = 10
-        # The lane: up to lane_size connections kept out of the pool for fetchrow (see there).
-        self._lane: list[asyncpg.Connection] = []  # idle ones, the most recently used last
-        self._lane_held = 0  # taken from the pool for the lane, idle or busy
-        self._lane_pool: asyncpg.Pool | None = None  # the pool they came from
-        self._waiters: deque[asyncio.Future[asyncpg.Connection | None]] = deque()  # reads waiting for the lane
+        self.lane = ReadLane(CONNECTION_ERRORS)  # fetchrow's connections (webapp.readlane)
 
     def connection(self) -> AbstractAsyncContextManager[asyncpg.Connection]:
         """An asyncpg connection for a few statements; returned to the pool afterwards."""
         return self._acquire()
 
     async def fetchrow(self, sql: str, *args: object) -> asyncpg.Record | None:
-        """One read-only statement's first row, on a connection of the read lane.
-
-        The hot path of every logged-in request (its session query). asyncpg's checkout and return
-        (a queue, a timeout, a shielded task) cost as much CPU as the query itself; a single statement
-        outside a transaction leaves nothing to reset, so up to lane_size connections (half the pool)
-        stay out of it and go from one such read to the next: an idle one is popped from a list, and a
-        finished read hands its connection straight to the next waiting read (a future), else back to
-        the list. Reads beyond the lane wait for it rather than take the pool's connections, which stay
-        for everything else. A read that fails or is cancelled gives its connection back to the pool,
-        which resets or discards it; after a connection error it and every idle lane connection are
-        closed first (a restarted database dropped them all). A connection whose server closed it while
-        it waited in the lane is dropped when next taken.
-        """
+        """One read-only statement's first row: on the read lane of the pool (webapp.readlane), the hot path
+        of every logged-in request (its session query)."""
         pool = self.pool
         if pool is None:
             async with self._acquire() as conn:
                 return await conn.fetchrow(sql, *args)
-        conn = await self._lane_take(pool)
-        if conn is None:  # a pool too small to spare a lane
-            async with pool.acquire() as conn:
-                return await conn.fetchrow(sql, *args)
-        try:
-            row = await conn.fetchrow(sql, *args)
-        except BaseException as exc:
-            broken = isinstance(exc, CONNECTION_ERRORS)
-            await self._leave_lane(conn, broken=broken)
-            if broken:
-                await self._empty_lane(broken=True)
-            raise
-        if self.pool is pool:
-            self._lane_give(conn)
-        else:  # closed meanwhile: the pool waits for it
-            await self._leave_lane(conn)
-        return row
-
-    async def _lane_take(self, pool: asyncpg.Pool) -> asyncpg.Connection | None:
-        """An idle lane connection, a new one while the lane has room, else the next one given back."""
-        if self.lane_size == 0:
-            return None
-        lane = self._lane
-        while True:
-            while lane:
-                conn = lane.pop()
-                if _open(conn):
-                    return conn
-                await self._leave_lane(conn, broken=True)
-            if self._lane_held < self.lane_size:
-                self._lane_held += 1  # before the await: concurrent reads must not all take a place
-                try:
-                    conn = await pool.acquire()
-                except BaseException:
-                    self._lane_held -= 1
-                    self._lane_freed()
-                    raise
-                self._lane_pool = pool
-                return conn
-            waiter: asyncio.Future[asyncpg.Connection | None] = asyncio.get_running_loop().create_future()
-            self._waiters.append(waiter)
-            try:
-                given = await waiter
-            except asyncio.CancelledError:
-                if not waiter.done():
-                    self._waiters.remove(waiter)
-                elif not waiter.cancelled():  # given at the moment it was cancelled: pass it on
-                    handed = waiter.result()
-                    if handed is None:
-                        self._lane_freed()
-                    else:
-                        self._lane_give(handed)
-                raise
-            if given is not None:
-                return given
-            # None: a lane connection left; take its place on the next turn
-
-    def _lane_give(self, conn: asyncpg.Connection) -> None:
-        """A finished read's connection: to the first read waiting for one, else idle in the lane."""
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(conn)
-                return
-        self._lane.append(conn)
-
-    def _lane_freed(self) -> None:
-        """A place in the lane came free: the first waiting read takes it."""
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
-                return
-
-    @property
-    def lane_size(self) -> int:
-        """How many connections fetchrow may keep out of the pool: half of it (none of a pool of one)."""
-        return int(self._max_size * LANE_SHARE)
-
-    async def _leave_lane(self, conn: asyncpg.Connection, *, broken: bool = False) -> None:
-        self._lane_held -= 1
-        self._lane_freed()
-        if broken and _open(conn):  # its server may be gone mid-statement: the pool must not hand it out
-            conn.terminate()
-        pool = self._lane_pool
-        if pool is not None:
-            await pool.release(conn)  # a connection the pool already took back is left alone
-
-    async def _empty_lane(self, *, broken: bool = False) -> None:
-        """Give every idle lane connection back to its pool (closed first when the database dropped them)."""
-        while self._lane:
-            await self._leave_lane(self._lane.pop(), broken=broken)
+        return await self.lane.fetchrow(pool, sql, *args)
 
     @classmethod
     def joined_to(cls, sm: Sessionmaker) -> Database:
@@ -318,11 +211,12 @@ class Database:
                 reset=_no_reset,
                 statement_cache_size=0 if self._pool_mode == "transaction" else 256,
             )
+            self.lane.attach(self.pool, max_size)
 
     async def close_pool(self) -> None:
         """Close the asyncpg pool (the lane's connections go back first); the engine stays."""
         pool, self.pool = self.pool, None
-        await self._empty_lane()
+        await self.lane.detach()
         if pool is not None:
             await pool.close()
 
@@ -345,16 +239,8 @@ class Database:
         """(connections in use, idle connections) of the asyncpg pool."""
         if self.pool is None:
             return 0, 0
-        size, idle = self.pool.get_size(), self.pool.get_idle_size() + len(self._lane)
+        size, idle = self.pool.get_size(), self.pool.get_idle_size() + len(self.lane.idle)
         return size - idle, idle
-
-
-def _open(conn: asyncpg.Connection) -> bool:
-    """False once the connection is closed, or once the pool took it back because its server closed it."""
-    try:
-        return not conn.is_closed()
-    except asyncpg.InterfaceError:  # "released back to the pool"
-        return False
 
 
 def rowcount(result: Result[Any]) -> int:

@@ -10,6 +10,7 @@ import sys
 import textwrap
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, TextIO
@@ -43,6 +44,17 @@ class RequestContextFilter(logging.Filter):
 class _RedactingFormatter(logging.Formatter):
     """Tracebacks of database errors without PostgreSQL's text, which quotes row values (DETAIL: Key …)."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._second: tuple[int, str] = (-1, "")
+
+    def _per_second(self, ns: int, render: Callable[[int], str]) -> tuple[str, int]:
+        """The time `ns` as render(its second), rendered once per second, and its milliseconds (access lines)."""
+        second, ms = divmod(ns // 1_000_000, 1000)
+        if self._second[0] != second:
+            self._second = (second, render(second))
+        return self._second[1], ms
+
     def formatException(self, ei: Any) -> str:
         """The traceback; a PostgreSQL error anywhere in the chain is shown by class, SQLSTATE and table."""
         from webapp.db import loggable
@@ -57,22 +69,13 @@ class _RedactingFormatter(logging.Formatter):
 class TextFormatter(_RedactingFormatter):
     """`time LEVEL logger [request_id=… user_id=…]: message`; a traceback follows, indented."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._second: tuple[int, str] = (-1, "")
-
     def format_access(self, ns: int, fields: dict[str, Any], message: str) -> str:
         """The line format() writes for webapp.access's INFO record of `fields`, without making the record."""
         known = [f"{key}={escape(str(fields[key]))}" for key in _CONTEXT if key in fields]
         where = f" [{' '.join(known)}]" if known else ""
-        return f"{self._time(ns)} INFO {ACCESS_LOGGER}{where}: {escape(message)}"
-
-    def _time(self, ns: int) -> str:
-        # formatTime's text: strftime once per second, the milliseconds appended.
-        second, ms = divmod(ns // 1_000_000, 1000)
-        if self._second[0] != second:
-            self._second = (second, time.strftime(self.default_time_format, self.converter(second)))
-        return f"{self._second[1]},{ms:03d}"  # logging.Formatter.default_msec_format
+        # formatTime's text: its default format, then the milliseconds as default_msec_format puts them.
+        second, ms = self._per_second(ns, lambda s: time.strftime(self.default_time_format, self.converter(s)))
+        return f"{second},{ms:03d} INFO {ACCESS_LOGGER}{where}: {escape(message)}"
 
     def format(self, record: logging.LogRecord) -> str:
         """One escaped line (plus an indented traceback, which cannot pass for a line of its own)."""
@@ -88,16 +91,10 @@ class TextFormatter(_RedactingFormatter):
 class JsonFormatter(_RedactingFormatter):
     """One JSON object per record: time, level, logger, message and every extra field, strings escaped."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._second: tuple[int, str] = (-1, "")
-
     def format_access(self, ns: int, fields: dict[str, Any], message: str) -> str:
         """The line format() writes for webapp.access's INFO record of `fields`, without making the record."""
-        second, ms = divmod(ns // 1_000_000, 1000)
-        if self._second[0] != second:
-            self._second = (second, datetime.fromtimestamp(second, UTC).isoformat(timespec="seconds")[:19])
-        entry: dict[str, Any] = {"time": f"{self._second[1]}.{ms:03d}Z", "level": "INFO", "logger": ACCESS_LOGGER,
+        second, ms = self._per_second(ns, lambda s: datetime.fromtimestamp(s, UTC).isoformat(timespec="seconds")[:19])
+        entry: dict[str, Any] = {"time": f"{second}.{ms:03d}Z", "level": "INFO", "logger": ACCESS_LOGGER,
                                  "message": escape(message)}
         for key, value in fields.items():
             entry[key] = _json_value(value)

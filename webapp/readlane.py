@@ -1,0 +1,145 @@
+"""The read lane: a few pooled connections handed from one single-statement read to the next.
+
+The session query of every logged-in request goes through Database.fetchrow, and so through here.
+asyncpg's checkout and return (a queue, a timeout, a shielded task) cost as much CPU as that query; a
+single statement outside a transaction leaves nothing to reset, so up to `size` connections (a share of
+the pool) stay out of the pool: an idle one is popped from a list, and a finished read hands its
+connection straight to the next waiting read (a future), else back to the list. Reads beyond the lane
+wait for it rather than take the pool's connections, which stay for everything else.
+
+A read that fails or is cancelled gives its connection back to the pool, which resets or discards it;
+after a connection error it and every idle lane connection are closed first (a restarted database
+dropped them all). A connection whose server closed it while it waited in the lane is dropped when
+next taken. The lane's connections bypass the pool's query-count rotation and idle lifetime: they are
+recycled on error and when the pool closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable
+
+import asyncpg
+
+# The share of the pool's connections the lane may keep out of it (none of a pool of one).
+LANE_SHARE = 0.5
+
+
+class ReadLane:
+    """The lane of one asyncpg pool (attach), emptied when the pool closes (detach)."""
+
+    def __init__(self, connection_errors: tuple[type[BaseException], ...]) -> None:
+        self.size = 0
+        self.idle: list[asyncpg.Connection] = []  # the most recently used last
+        self.held = 0  # taken from the pool for the lane, idle or busy
+        self.waiters: deque[asyncio.Future[asyncpg.Connection | None]] = deque()
+        self._pool: asyncpg.Pool | None = None
+        self._broken_by = connection_errors
+
+    def attach(self, pool: asyncpg.Pool, max_size: int) -> None:
+        """Serve reads from `pool` (of at most `max_size` connections)."""
+        self._pool, self.size = pool, int(max_size * LANE_SHARE)
+
+    async def detach(self) -> None:
+        """The pool is closing: give back the idle connections; reads in flight give theirs back when done."""
+        pool, self._pool = self._pool, None
+        await self._empty(pool, broken=False)
+
+    async def fetchrow(self, pool: asyncpg.Pool, sql: str, *args: object) -> asyncpg.Record | None:
+        """One read-only statement's first row, on a lane connection of `pool`."""
+        conn = await self._take(pool)
+        if conn is None:  # a pool too small to spare a lane
+            async with pool.acquire() as conn:
+                return await conn.fetchrow(sql, *args)
+        try:
+            row = await conn.fetchrow(sql, *args)
+        except BaseException as exc:
+            broken = isinstance(exc, self._broken_by)
+            await self._leave(pool, conn, broken=broken)
+            if broken:
+                await self._empty(pool, broken=True)
+            raise
+        if self._pool is pool:
+            self._give(conn)
+        else:  # closed meanwhile: the pool waits for it
+            await self._leave(pool, conn)
+        return row
+
+    async def _take(self, pool: asyncpg.Pool) -> asyncpg.Connection | None:
+        """An idle lane connection, a new one while the lane has room, else the next one given back."""
+        if self.size == 0:
+            return None
+        while True:
+            while self.idle:
+                conn = self.idle.pop()
+                if is_open(conn):
+                    return conn
+                await self._leave(pool, conn, broken=True)
+            if self.held < self.size:
+                self.held += 1  # before the await: concurrent reads must not all take a place
+                try:
+                    return await pool.acquire()
+                except BaseException:
+                    self.held -= 1
+                    self._freed()
+                    raise
+            given = await self._wait()
+            if given is not None:
+                return given
+            # None: a lane connection left; take its place on the next turn
+
+    async def _wait(self) -> asyncpg.Connection | None:
+        """The next connection a finished read gives back, or None when a place came free instead."""
+        waiter: asyncio.Future[asyncpg.Connection | None] = asyncio.get_running_loop().create_future()
+        self.waiters.append(waiter)
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            if not waiter.done():
+                self.waiters.remove(waiter)
+            elif not waiter.cancelled():  # given at the moment it was cancelled: pass it on
+                handed = waiter.result()
+                if handed is None:
+                    self._freed()
+                else:
+                    self._give(handed)
+            raise
+
+    def _give(self, conn: asyncpg.Connection) -> None:
+        """A finished read's connection: to the first read waiting for one, else idle in the lane."""
+        if not self._wake(lambda waiter: waiter.set_result(conn)):
+            self.idle.append(conn)
+
+    def _freed(self) -> None:
+        """A place in the lane came free: the first waiting read takes it."""
+        self._wake(lambda waiter: waiter.set_result(None))
+
+    def _wake(self, answer: Callable[[asyncio.Future[asyncpg.Connection | None]], None]) -> bool:
+        while self.waiters:
+            waiter = self.waiters.popleft()
+            if not waiter.done():
+                answer(waiter)
+                return True
+        return False
+
+    async def _leave(self, pool: asyncpg.Pool | None, conn: asyncpg.Connection, *, broken: bool = False) -> None:
+        self.held -= 1
+        self._freed()
+        if broken and is_open(conn):  # its server may be gone mid-statement: the pool must not hand it out
+            conn.terminate()
+        if pool is not None:
+            await pool.release(conn)  # a connection the pool already took back is left alone
+
+    async def _empty(self, pool: asyncpg.Pool | None, *, broken: bool) -> None:
+        """Give every idle lane connection back to `pool` (closed first when the database dropped them)."""
+        while self.idle:
+            await self._leave(pool, self.idle.pop(), broken=broken)
+
+
+def is_open(conn: asyncpg.Connection) -> bool:
+    """False once the connection is closed, or once the pool took it back because its server closed it."""
+    try:
+        return not conn.is_closed()
+    except asyncpg.InterfaceError:  # "released back to the pool"
+        return False
