@@ -1,8 +1,10 @@
-"""Database.fetchrow's lane: reads share a few connections kept out of the pool, and never keep a bad one."""
+"""Database.fetchrow's lane: reads hand the pool's connections to one another, writes come first, and the lane
+never keeps a bad connection, nor an idle one for long."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -43,40 +45,83 @@ async def test_reads_one_after_another_reuse_one_lane_connection(db: Database) -
     assert db.pool_usage() == (0, db.pool.get_size())  # type: ignore[union-attr]  # the idle lane counts as idle
 
 
-async def test_reads_beyond_the_lane_wait_for_it_and_leave_the_pool_to_the_rest(
+async def test_reads_beyond_the_pool_wait_for_the_lane(
     db: Database, other: asyncpg.Connection, pooled_sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
-    assert db.lane.size == 6  # half of the pool's 12
+    assert db.lane.size == 12  # the whole pool
     await other.execute("SELECT pg_advisory_lock(7)")
-    readers = [asyncio.ensure_future(db.fetchrow(BLOCKED_PID)) for _ in range(10)]
-    await backends_blocked(pooled_sessionmaker, 6)  # the lane's six are inside the database
-    assert len(db.lane.waiters) == 4 and db.lane.held == 6
-    async with db.connection() as conn:  # the pool's other connections are free for everything else
-        assert await conn.fetchval("SELECT 1") == 1
+    readers = [asyncio.ensure_future(db.fetchrow(BLOCKED_PID)) for _ in range(15)]
+    await backends_blocked(pooled_sessionmaker, 12)  # every connection of the pool is inside the database
+    assert len(db.lane.waiters) == 3 and db.lane.held == 12
     await other.execute("SELECT pg_advisory_unlock(7)")
 
     rows = await asyncio.gather(*readers)
 
-    assert len(rows) == 10 and len({row["pid"] for row in rows}) == 6  # type: ignore[index]
+    assert len(rows) == 15 and len({row["pid"] for row in rows}) == 12  # type: ignore[index]
     assert db.lane.held == db.lane.size == len(db.lane.idle) and not db.lane.waiters
 
 
-async def test_a_cancelled_waiting_read_loses_no_connection(
+async def test_a_write_takes_an_idle_lane_connection_and_gives_it_to_the_pool(db: Database) -> None:
+    lane_pids = {row["pid"] for row in await asyncio.gather(*(db.fetchrow(PID) for _ in range(3)))}  # type: ignore[index]
+    assert db.lane.held == 3 and db.pool.get_idle_size() == 0  # type: ignore[union-attr]
+
+    async with db.connection() as conn:
+        assert await conn.fetchval("SELECT pg_backend_pid()") in lane_pids
+        assert db.lane.held == 2 and len(db.lane.idle) == 2
+
+    assert db.pool.get_idle_size() == 1  # type: ignore[union-attr]
+    assert db.pool_usage() == (0, 3)
+
+
+async def test_a_write_waiting_for_the_pool_gets_the_next_finished_read(
     db: Database, other: asyncpg.Connection, pooled_sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     await other.execute("SELECT pg_advisory_lock(7)")
-    readers = [asyncio.ensure_future(db.fetchrow(BLOCKED_PID)) for _ in range(8)]
-    await backends_blocked(pooled_sessionmaker, 6)
-    waiting = readers[-1]
-    waiting.cancel()
+    readers = [asyncio.ensure_future(db.fetchrow(BLOCKED_PID)) for _ in range(14)]
+    await backends_blocked(pooled_sessionmaker, 12)  # the lane holds the whole pool, busy
+
+    async def write() -> int:
+        async with db.connection() as conn:
+            return int(await conn.fetchval("SELECT 1"))
+
+    writer = asyncio.ensure_future(write())
+    while not db.lane.writers:  # the write is queued for the pool (each turn of the loop, no clock)
+        await asyncio.sleep(0)
     await other.execute("SELECT pg_advisory_unlock(7)")
 
-    results = await asyncio.gather(*readers, return_exceptions=True)
+    # Without the write's priority the lane would keep every connection, and the write would wait forever.
+    assert await asyncio.wait_for(writer, 10) == 1
+    assert all(row is not None for row in await asyncio.gather(*readers))
+    assert db.lane.held + db.pool.get_idle_size() == db.pool.get_size()  # type: ignore[union-attr]
+    assert not db.lane.writers and not db.lane.waiters
 
-    assert isinstance(results[-1], asyncio.CancelledError)
-    assert all(row is not None and not isinstance(row, BaseException) for row in results[:-1])
-    assert db.lane.held == 6 == len(db.lane.idle) and not db.lane.waiters
-    assert len(await asyncio.gather(*(db.fetchrow(PID) for _ in range(12)))) == 12  # the lane still serves all
+
+async def test_the_sweep_gives_back_what_no_read_took_since_the_last(db: Database) -> None:
+    await asyncio.gather(*(db.fetchrow(PID) for _ in range(4)))
+    assert db.lane.held == 4 and len(db.lane.idle) == 4
+    assert db.lane.sweep() is None  # all four were used since the lane began
+
+    await db.fetchrow(PID)  # takes the most recently used one, and gives it back
+    returning = db.lane.sweep()
+    assert returning is not None
+    await returning
+
+    assert db.lane.held == 1 and len(db.lane.idle) == 1 and db.pool.get_idle_size() == 3  # type: ignore[union-attr]
+    last = db.lane.sweep()
+    assert last is not None
+    await last
+    assert db.lane.held == 0 and db.pool.get_idle_size() == 4  # type: ignore[union-attr]
+
+
+async def test_the_sweep_runs_by_itself_while_the_lane_has_idle_connections(db: Database) -> None:
+    db.lane.sweep_s = 0.0  # every turn of the loop instead of every minute
+    await db.fetchrow(PID)
+    for _ in range(100):  # two sweeps: the first marks the idle connection unused, the second gives it back
+        if db.pool.get_idle_size() == 1:  # type: ignore[union-attr]
+            break
+        await asyncio.sleep(0)
+
+    assert db.lane.held == 0 and db.lane.idle == [] and db.pool.get_idle_size() == 1  # type: ignore[union-attr]
 
 
 async def test_a_cancelled_read_gives_its_connection_back_to_the_pool(
@@ -95,16 +140,18 @@ async def test_a_cancelled_read_gives_its_connection_back_to_the_pool(
     assert (await db.fetchrow("SELECT 41 + 1 AS answer"))["answer"] == 42  # type: ignore[index]
 
 
-async def test_an_ended_backend_costs_one_error_then_reads_recover(db: Database, other: asyncpg.Connection) -> None:
+async def test_an_ended_backend_costs_at_most_one_error_then_reads_recover(db: Database, other: asyncpg.Connection) -> None:
     readers = await asyncio.gather(*(db.fetchrow(PID) for _ in range(3)))  # a few lane connections
     ended = {row["pid"] for row in readers}  # type: ignore[index]
     for pid in ended:
         await other.execute("SELECT pg_terminate_backend($1)", pid)
 
-    with pytest.raises(CONNECTION_ERRORS):
+    # Mostly asyncpg has not yet read the backends' goodbye: the first read fails and empties the lane.
+    # Sometimes it has (the loop polled their sockets meanwhile): the lane drops them and nothing fails.
+    with contextlib.suppress(*CONNECTION_ERRORS):
         await db.fetchrow(PID)
 
-    assert db.lane.idle == []  # every idle lane connection went back with the first error
+    assert not {conn.get_server_pid() for conn in db.lane.idle} & ended  # no ended backend stays in the lane
     row = await db.fetchrow(PID)
     assert row is not None and row["pid"] not in ended
 

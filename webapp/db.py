@@ -152,7 +152,7 @@ class Database:
         self.lane = ReadLane(CONNECTION_ERRORS)  # fetchrow's connections (webapp.readlane)
 
     def connection(self) -> AbstractAsyncContextManager[asyncpg.Connection]:
-        """An asyncpg connection for a few statements; returned to the pool afterwards."""
+        """An asyncpg connection for a few statements (an idle read-lane one first); returned to the pool afterwards."""
         return self._acquire()
 
     async def fetchrow(self, sql: str, *args: object) -> asyncpg.Record | None:
@@ -231,9 +231,13 @@ class Database:
     async def _pool_acquire(self) -> AsyncIterator[asyncpg.Connection]:
         if self.pool is None:
             await self.open(max_size=self._max_size)
-        assert self.pool is not None
-        async with self.pool.acquire() as conn:
+        pool = self.pool
+        assert pool is not None
+        conn = await self.lane.acquire(pool)  # an idle read-lane connection first: writes come first
+        try:
             yield conn
+        finally:
+            await pool.release(conn)
 
     def pool_usage(self) -> tuple[int, int]:
         """(connections in use, idle connections) of the asyncpg pool."""

@@ -1,17 +1,21 @@
-"""The read lane: a few pooled connections handed from one single-statement read to the next.
+"""The read lane: the pool's connections handed from one single-statement read to the next.
 
 The session query of every logged-in request goes through Database.fetchrow, and so through here.
 asyncpg's checkout and return (a queue, a timeout, a shielded task) cost as much CPU as that query; a
-single statement outside a transaction leaves nothing to reset, so up to `size` connections (a share of
-the pool) stay out of the pool: an idle one is popped from a list, and a finished read hands its
-connection straight to the next waiting read (a future), else back to the list. Reads beyond the lane
-wait for it rather than take the pool's connections, which stay for everything else.
+single statement outside a transaction leaves nothing to reset, so connections the reads took stay out
+of the pool: an idle one is popped from a list, and a finished read hands its connection straight to
+the next waiting read (a future), else back to the list.
+
+The lane may hold the whole pool, and writes come first. A write (Database.connection) takes an idle
+lane connection before the pool's own; while it waits for the pool, finished reads give their
+connections back to the pool instead of to the next read. Connections left idle in the lane for a
+whole sweep period (SWEEP_S) go back to the pool, which closes them after its own idle lifetime.
 
 A read that fails or is cancelled gives its connection back to the pool, which resets or discards it;
 after a connection error it and every idle lane connection are closed first (a restarted database
 dropped them all). A connection whose server closed it while it waited in the lane is dropped when
-next taken. The lane's connections bypass the pool's query-count rotation and idle lifetime: they are
-recycled on error and when the pool closes.
+next taken. Lane connections bypass the pool's query-count rotation: they are recycled on error, when
+idle for a sweep period, and when the pool closes.
 """
 
 from __future__ import annotations
@@ -22,8 +26,8 @@ from collections.abc import Callable
 
 import asyncpg
 
-# The share of the pool's connections the lane may keep out of it (none of a pool of one).
-LANE_SHARE = 0.5
+# Seconds between two looks at the idle lane; what no read took in between goes back to the pool.
+SWEEP_S = 60.0
 
 
 class ReadLane:
@@ -34,17 +38,27 @@ class ReadLane:
         self.idle: list[asyncpg.Connection] = []  # the most recently used last
         self.held = 0  # taken from the pool for the lane, idle or busy
         self.waiters: deque[asyncio.Future[asyncpg.Connection | None]] = deque()
+        self.writers = 0  # writes waiting for the pool: finished reads go back to it
+        self.sweep_s = SWEEP_S
         self._pool: asyncpg.Pool | None = None
         self._broken_by = connection_errors
+        self._unused = 0  # idle[:_unused] no read has taken since the last sweep
+        self._sweeper: asyncio.TimerHandle | None = None
+        self._returning: set[asyncio.Task[None]] = set()
 
     def attach(self, pool: asyncpg.Pool, max_size: int) -> None:
-        """Serve reads from `pool` (of at most `max_size` connections)."""
-        self._pool, self.size = pool, int(max_size * LANE_SHARE)
+        """Serve reads from `pool` (of at most `max_size` connections; none of a pool of one)."""
+        self._pool, self.size = pool, max_size if max_size > 1 else 0
 
     async def detach(self) -> None:
         """The pool is closing: give back the idle connections; reads in flight give theirs back when done."""
         pool, self._pool = self._pool, None
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
         await self._empty(pool, broken=False)
+        if self._returning:
+            await asyncio.gather(*self._returning)
 
     async def fetchrow(self, pool: asyncpg.Pool, sql: str, *args: object) -> asyncpg.Record | None:
         """One read-only statement's first row, on a lane connection of `pool`."""
@@ -60,11 +74,56 @@ class ReadLane:
             if broken:
                 await self._empty(pool, broken=True)
             raise
-        if self._pool is pool:
+        if self._pool is pool and not self.writers:
             self._give(conn)
-        else:  # closed meanwhile: the pool waits for it
+        else:  # a write waits for the pool, or the pool closed meanwhile and waits for it
             await self._leave(pool, conn)
         return row
+
+    async def acquire(self, pool: asyncpg.Pool) -> asyncpg.Connection:
+        """A connection for a write, to be released to `pool`: an idle lane connection, else the pool's
+        (finished reads go back to the pool while this waits for it)."""
+        while self.idle:
+            conn = self._pop()
+            if is_open(conn):
+                self.held -= 1  # the pool's again once the write releases it
+                return conn
+            await self._leave(pool, conn, broken=True)
+        self.writers += 1
+        try:
+            return await pool.acquire()
+        finally:
+            self.writers -= 1
+
+    def sweep(self) -> asyncio.Task[None] | None:
+        """Give back to the pool the idle connections no read took since the last sweep (every sweep_s);
+        the task giving them back, if any."""
+        self._sweeper, pool = None, self._pool
+        if pool is None:  # detached: the idle connections went back already
+            return None
+        unused = self.idle[: self._unused]
+        del self.idle[: self._unused]
+        self._unused = len(self.idle)
+        self._schedule_sweep()
+        if not unused:
+            return None
+        task = asyncio.get_running_loop().create_task(self._give_back(pool, unused))
+        self._returning.add(task)
+        task.add_done_callback(self._returning.discard)
+        return task
+
+    async def _give_back(self, pool: asyncpg.Pool, conns: list[asyncpg.Connection]) -> None:
+        for conn in conns:
+            await self._leave(pool, conn, broken=not is_open(conn))
+
+    def _schedule_sweep(self) -> None:
+        if self._sweeper is None and self.idle and self._pool is not None:
+            self._sweeper = asyncio.get_running_loop().call_later(self.sweep_s, self.sweep)
+
+    def _pop(self) -> asyncpg.Connection:
+        conn = self.idle.pop()
+        self._unused = min(self._unused, len(self.idle))
+        return conn
 
     async def _take(self, pool: asyncpg.Pool) -> asyncpg.Connection | None:
         """An idle lane connection, a new one while the lane has room, else the next one given back."""
@@ -72,7 +131,7 @@ class ReadLane:
             return None
         while True:
             while self.idle:
-                conn = self.idle.pop()
+                conn = self._pop()
                 if is_open(conn):
                     return conn
                 await self._leave(pool, conn, broken=True)
@@ -110,6 +169,8 @@ class ReadLane:
         """A finished read's connection: to the first read waiting for one, else idle in the lane."""
         if not self._wake(lambda waiter: waiter.set_result(conn)):
             self.idle.append(conn)
+            if self._sweeper is None:
+                self._schedule_sweep()
 
     def _freed(self) -> None:
         """A place in the lane came free: the first waiting read takes it."""
@@ -134,7 +195,7 @@ class ReadLane:
     async def _empty(self, pool: asyncpg.Pool | None, *, broken: bool) -> None:
         """Give every idle lane connection back to `pool` (closed first when the database dropped them)."""
         while self.idle:
-            await self._leave(pool, self.idle.pop(), broken=broken)
+            await self._leave(pool, self._pop(), broken=broken)
 
 
 def is_open(conn: asyncpg.Connection) -> bool:
