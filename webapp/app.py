@@ -86,8 +86,8 @@ def create_app(
     setup_csrf(app)
     setup_jinja(app)
     setup_routes(app)
-    app.on_response_prepare.append(prepare_response)  # cookies, security headers, Bearer challenge, static caching
-    setup_observability(app)  # observability: outermost middleware, X-Request-ID header, pool gauge, schema head
+    app.on_response_prepare.append(prepare_response)  # cookies, security headers, X-Request-ID, Bearer challenge, static caching
+    setup_observability(app)  # observability: pool gauge, schema head (site_middleware observes each request)
     app.cleanup_ctx.append(_database_context(owns_engine))
     app.cleanup_ctx.append(_http_context(http, wechat_sleep))
     app.cleanup_ctx.append(mp_context)  # official account: LISTEN connection, cgi-bin client, pending work

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+from typing import TYPE_CHECKING
+
 from aiohttp import web
 
 from webapp.cookies import read as read_cookie
 from webapp.forwarded import Network, client_address, is_trusted, peer_address
+
+if TYPE_CHECKING:
+    from webapp.settings import Settings
 
 _BROWSERS = (
     ("MicroMessenger", "WeChat"),
@@ -39,7 +45,9 @@ def coarse_client(user_agent: str) -> str:
 
 def client_ip(request: web.BaseRequest) -> str:
     """The client's address, the one every throttle, log, session and allow list uses (webapp.forwarded)."""
-    return client_address(request.remote or "", request.headers.getall("X-Forwarded-For", ()), _trusted(request))[:64]
+    trusted = _trusted(request)
+    forwarded = request.headers.getall("X-Forwarded-For", ()) if trusted else ()  # read only behind a proxy
+    return client_address(request.remote or "", forwarded, trusted)[:64]
 
 
 def peer_is_trusted(request: web.BaseRequest) -> bool:
@@ -49,11 +57,20 @@ def peer_is_trusted(request: web.BaseRequest) -> bool:
 
 def _trusted(request: web.BaseRequest) -> tuple[Network, ...]:
     # A BaseRequest (one the server refused before routing) has no app: its peer is all that is known.
+    if not isinstance(request, web.Request):
+        return ()
+    try:
+        return request.app[_settings_key()].trusted_networks
+    except KeyError:  # an application without the site's settings (a test's)
+        return ()
+
+
+@functools.cache
+def _settings_key() -> web.AppKey[Settings]:
+    # Imported on first use, not with this module: the simulator's logging imports it, never webapp.keys.
     from webapp.keys import settings_key
 
-    if not isinstance(request, web.Request) or settings_key not in request.app:
-        return ()
-    return request.app[settings_key].trusted_networks
+    return settings_key
 
 
 def is_wechat_browser(user_agent: str) -> bool:

@@ -66,7 +66,7 @@ def client_address(peer: str, forwarded_lines: Sequence[str], trusted: Sequence[
     last, shown = peer_address(peer)
     if last is None:
         return ""
-    if not is_trusted(last, trusted):
+    if not trusted or not is_trusted(last, trusted):  # no proxies (the usual case): the peer, as parsed once
         return shown
     hops = [hop for line in forwarded_lines for hop in line.split(",")]
     for hop in reversed(hops):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 
@@ -21,6 +22,7 @@ from webapp.db import CONNECTION_ERRORS, loggable
 from webapp.i18n import activate_for
 from webapp.i18n import gettext as _
 from webapp.keys import settings_key
+from webapp.observability.wiring import add_request_id_header, begin_request, end_request
 from webapp.sessions import save_changed
 from webapp.templating import render
 from webapp.wechat.mini import bearer
@@ -43,30 +45,43 @@ def _messages(status: int) -> tuple[str, str]:
 
 
 def site_middleware() -> Middleware:
-    """The site's request pipeline as one aiohttp middleware (one frame where there were six).
+    """The site's request pipeline as one aiohttp middleware (one frame where there were seven).
 
-    In order, outermost first: the picture upload's body limit, the language, error pages (around all
-    that follows), the session (saved after the handler, also when it raises a redirect), a bearer
-    token under /api/, the CSRF check, the handler. Observability wraps it all (webapp.observability).
+    In order, outermost first: the request's id, log context and metrics (webapp.observability), the
+    picture upload's body limit, the language, error pages (around all that follows), the session
+    (saved after the handler, also when it raises a redirect), a bearer token under /api/, the CSRF
+    check, the handler.
     """
 
     @web.middleware
     async def site(request: web.Request, handler: Handler) -> web.StreamResponse:
-        allow_picture_body(request)
-        activate_for(request)
+        watch = begin_request(request)
+        status = 500
         try:
+            allow_picture_body(request)
+            activate_for(request)
             try:
-                response: web.StreamResponse | None = await bearer.gate(request)
-                if response is None:
-                    await csrf.check(request)
-                    response = await handler(request)
-            except web.HTTPException as exc:  # a redirect (or an error page's status) may carry the session
-                await save_changed(request, exc)
-                raise
-            await save_changed(request, response)
+                try:
+                    response: web.StreamResponse | None = await bearer.gate(request)
+                    if response is None:
+                        await csrf.check(request)
+                        response = await handler(request)
+                except web.HTTPException as exc:  # a redirect (or an error page's status) may carry the session
+                    await save_changed(request, exc)
+                    raise
+                await save_changed(request, response)
+            except Exception as exc:  # noqa: BLE001  (every error becomes a page; error_response re-raises the rest)
+                response = await error_response(request, exc)
+            status = response.status
             return response
-        except Exception as exc:  # noqa: BLE001  (every error becomes a page; error_response re-raises the rest)
-            return await error_response(request, exc)
+        except web.HTTPException as exc:  # redirects are raised
+            status = exc.status
+            raise
+        except asyncio.CancelledError:  # the client went away
+            status = 499
+            raise
+        finally:
+            end_request(request, watch, status)
 
     return site
 
@@ -127,16 +142,20 @@ async def error_page(request: web.Request, status: int, title: str, message: str
         return web.Response(status=status, text=f"{status} {title}\n{message}\n", content_type="text/plain")
 
 
-def content_security_policy(request: web.Request) -> str:
-    """CSP allowing only our own assets plus WeChat's script and QR frame (built once per app and route kind)."""
-    settings = request.app[settings_key]
-    # With self_redirect=true the callback renders inside WeChat's QR iframe.
-    framed = request.match_info.route.name == "wechat_callback"
-    return _csp(settings.wechat_js_url, settings.wechat_open_base, framed)
-
-
 @functools.lru_cache(maxsize=16)
+def security_headers(js_url: str, open_base: str, framed: bool, https: bool) -> tuple[tuple[str, str], ...]:
+    """Every response's security headers (built once per configuration and route kind)."""
+    headers = (
+        ("Content-Security-Policy", _csp(js_url, open_base, framed)),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "same-origin"),
+        ("Cross-Origin-Opener-Policy", "same-origin-allow-popups"),
+    )
+    return (*headers, ("Strict-Transport-Security", "max-age=31536000")) if https else headers
+
+
 def _csp(js_url: str, open_base: str, framed: bool) -> str:
+    """CSP allowing only our own assets plus WeChat's script and QR frame."""
     js_origin, open_origin = _origin(js_url), _origin(open_base)
     ancestors = f"'self' {open_origin}" if framed else "'self'"
     return "; ".join(
@@ -161,22 +180,22 @@ def _origin(url: str) -> str:
 
 
 async def prepare_response(request: web.Request, response: web.StreamResponse) -> None:
-    """on_response_prepare: the queued cookies, security headers, a 401's Bearer challenge, static caching.
+    """on_response_prepare: the queued cookies, security headers, X-Request-ID, a 401's Bearer challenge, static caching.
 
-    One hook for the four (each was a coroutine the signal awaited in turn on every response).
+    One hook for the five (each was a coroutine the signal awaited in turn on every response).
     """
     apply_pending(request, response)
     add_security_headers(request, response)
+    add_request_id_header(request, response)
     bearer.bearer_challenge(request, response)
     static_cache_control(request, response)
 
 
 def add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
     """At response preparation (webapp.middlewares.prepare_response): security headers on every response, errors and static files included."""
+    settings = request.app[settings_key]
+    # With self_redirect=true the callback renders inside WeChat's QR iframe.
+    framed = request.match_info.route.name == "wechat_callback"
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", content_security_policy(request))
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin-allow-popups")
-    if request.app[settings_key].secure_cookies:
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    for name, value in security_headers(settings.wechat_js_url, settings.wechat_open_base, framed, settings.secure_cookies):
+        headers.setdefault(name, value)

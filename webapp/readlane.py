@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable
 
 import asyncpg
 
@@ -167,20 +166,21 @@ class ReadLane:
 
     def _give(self, conn: asyncpg.Connection) -> None:
         """A finished read's connection: to the first read waiting for one, else idle in the lane."""
-        if not self._wake(lambda waiter: waiter.set_result(conn)):
+        if not self._wake(conn):
             self.idle.append(conn)
             if self._sweeper is None:
                 self._schedule_sweep()
 
     def _freed(self) -> None:
         """A place in the lane came free: the first waiting read takes it."""
-        self._wake(lambda waiter: waiter.set_result(None))
+        self._wake(None)
 
-    def _wake(self, answer: Callable[[asyncio.Future[asyncpg.Connection | None]], None]) -> bool:
+    def _wake(self, answer: asyncpg.Connection | None) -> bool:
+        """Answer the first read still waiting; False when none is."""
         while self.waiters:
             waiter = self.waiters.popleft()
             if not waiter.done():
-                answer(waiter)
+                waiter.set_result(answer)
                 return True
         return False
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import unicodedata
 
-from webapp.observability.escape import escape, escape_block
+from webapp.observability.escape import _UNSAFE, escape, escape_block
 
 JOINERS = {"\u200c", "\u200d"}  # ZWNJ/ZWJ join emoji and scripts; alone they move nothing
 
@@ -34,3 +34,9 @@ def test_chinese_emoji_and_joined_emoji_are_left_alone() -> None:
 
 def test_a_traceback_keeps_its_lines_but_not_its_control_characters() -> None:
     assert escape_block("Traceback:\n  x\u202e\r\n") == "Traceback:\n  x\\u202e\\r\n"
+
+
+def test_the_ascii_shortcut_leaves_alone_exactly_what_the_pattern_leaves_alone() -> None:
+    for code in range(128):
+        text = f"GET /x{chr(code)}y 200"
+        assert (escape(text) == text) == (_UNSAFE.search(text) is None), hex(code)

@@ -6,7 +6,6 @@ import random
 import re
 from contextvars import ContextVar
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from aiohttp import web
@@ -70,7 +69,7 @@ def new_request_id() -> str:
 
 def session_user_id(request: web.BaseRequest) -> int | None:
     """The logged-in user's id if this request already loaded it (never loads anything itself)."""
-    sessions = _sessions()
+    sessions = _sessions or _import_sessions()
     account = request.get(sessions.account_key)
     uid = getattr(account, "id", None)
     if uid is None:
@@ -79,9 +78,13 @@ def session_user_id(request: web.BaseRequest) -> int | None:
     return uid if isinstance(uid, int) and not isinstance(uid, bool) else None
 
 
-@lru_cache(maxsize=1)
-def _sessions() -> Any:
+_sessions: Any = None
+
+
+def _import_sessions() -> Any:
     # Imported late: webapp.sessions needs the models, and this module is imported by the logging set-up.
     from webapp import sessions
 
+    global _sessions
+    _sessions = sessions
     return sessions

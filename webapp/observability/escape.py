@@ -28,6 +28,8 @@ def _escaped(match: re.Match[str]) -> str:
 
 def escape(value: str) -> str:
     """`value` with every control or bidi character written as a visible escape such as \\n or \\u202e."""
+    if value.isascii() and value.isprintable():  # the usual case, one scan in C: ASCII's only controls are
+        return value  # \x00-\x1f and \x7f, exactly what isprintable() refuses
     return _UNSAFE.sub(_escaped, value) if _UNSAFE.search(value) else value
 
 

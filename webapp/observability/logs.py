@@ -10,7 +10,6 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, TextIO
@@ -24,6 +23,7 @@ QUIET = ("aiohttp.access", "alembic.runtime.plugins", "pgserver")
 _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
 _CONTEXT = ("request_id", "user_id")
 ACCESS_LOGGER = "webapp.access"
+_JSON = json.JSONEncoder(ensure_ascii=False, default=str)  # json.dumps with options builds one per call
 _ACCESS, _WEBAPP = logging.getLogger(ACCESS_LOGGER), logging.getLogger("webapp")
 
 
@@ -48,12 +48,16 @@ class _RedactingFormatter(logging.Formatter):
         super().__init__()
         self._second: tuple[int, str] = (-1, "")
 
-    def _per_second(self, ns: int, render: Callable[[int], str]) -> tuple[str, int]:
-        """The time `ns` as render(its second), rendered once per second, and its milliseconds (access lines)."""
+    def _per_second(self, ns: int) -> tuple[str, int]:
+        """The time `ns` as _render_second(its second), rendered once per second, and its milliseconds."""
         second, ms = divmod(ns // 1_000_000, 1000)
-        if self._second[0] != second:
-            self._second = (second, render(second))
-        return self._second[1], ms
+        cached = self._second
+        if cached[0] != second:
+            cached = self._second = (second, self._render_second(second))
+        return cached[1], ms
+
+    def _render_second(self, second: int) -> str:
+        raise NotImplementedError
 
     def formatException(self, ei: Any) -> str:
         """The traceback; a PostgreSQL error anywhere in the chain is shown by class, SQLSTATE and table."""
@@ -71,11 +75,16 @@ class TextFormatter(_RedactingFormatter):
 
     def format_access(self, ns: int, fields: dict[str, Any], message: str) -> str:
         """The line format() writes for webapp.access's INFO record of `fields`, without making the record."""
-        known = [f"{key}={escape(str(fields[key]))}" for key in _CONTEXT if key in fields]
-        where = f" [{' '.join(known)}]" if known else ""
-        # formatTime's text: its default format, then the milliseconds as default_msec_format puts them.
-        second, ms = self._per_second(ns, lambda s: time.strftime(self.default_time_format, self.converter(s)))
-        return f"{second},{ms:03d} INFO {ACCESS_LOGGER}{where}: {escape(message)}"
+        where = ""
+        for key in _CONTEXT:
+            if key in fields:
+                where += f"{' ' if where else ' ['}{key}={escape(str(fields[key]))}"
+        second, ms = self._per_second(ns)
+        return f"{second},{ms:03d} INFO {ACCESS_LOGGER}{where}{']' if where else ''}: {escape(message)}"
+
+    def _render_second(self, second: int) -> str:
+        # formatTime's text: its default format (the milliseconds follow as default_msec_format puts them).
+        return time.strftime(self.default_time_format, self.converter(second))
 
     def format(self, record: logging.LogRecord) -> str:
         """One escaped line (plus an indented traceback, which cannot pass for a line of its own)."""
@@ -93,12 +102,15 @@ class JsonFormatter(_RedactingFormatter):
 
     def format_access(self, ns: int, fields: dict[str, Any], message: str) -> str:
         """The line format() writes for webapp.access's INFO record of `fields`, without making the record."""
-        second, ms = self._per_second(ns, lambda s: datetime.fromtimestamp(s, UTC).isoformat(timespec="seconds")[:19])
+        second, ms = self._per_second(ns)
         entry: dict[str, Any] = {"time": f"{second}.{ms:03d}Z", "level": "INFO", "logger": ACCESS_LOGGER,
                                  "message": escape(message)}
         for key, value in fields.items():
             entry[key] = _json_value(value)
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        return _JSON.encode(entry)
+
+    def _render_second(self, second: int) -> str:
+        return datetime.fromtimestamp(second, UTC).isoformat(timespec="seconds")[:19]
 
     def format(self, record: logging.LogRecord) -> str:
         """Serialise the record on one line."""
@@ -117,7 +129,7 @@ class JsonFormatter(_RedactingFormatter):
             entry["exc_info"] = escape_block(self.formatException(record.exc_info))
         if record.stack_info:
             entry["stack_info"] = escape_block(self.formatStack(record.stack_info))
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        return _JSON.encode(entry)
 
 
 def _json_value(value: object) -> object:

@@ -1,4 +1,6 @@
-"""setup_observability(app): request ids, the log context, request metrics, the pool gauge, the schema head."""
+"""Request ids, the log context and request metrics (begin_request/end_request, which the site's middleware
+calls around everything else, and add_request_id_header at response preparation); setup_observability(app):
+the pool gauge and the schema head."""
 
 from __future__ import annotations
 
@@ -8,7 +10,6 @@ import time
 from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
 
 from webapp import keys
 from webapp.background import run_periodically
@@ -21,38 +22,33 @@ POOL_SAMPLE_S = 10.0
 
 
 def setup_observability(app: web.Application) -> None:
-    """Wire everything in; call once from create_app after its middlewares are set."""
-    app.middlewares.insert(0, observe_middleware)  # outermost: error pages and their logs carry the request id
-    app.on_response_prepare.append(add_request_id_header)
+    """The pool gauge and the schema head; call once from create_app (its middleware observes each request)."""
     app.cleanup_ctx.append(schema_context)
     app.cleanup_ctx.append(pool_context)
 
 
-@web.middleware
-async def observe_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Give the request its id, make it the log context, and count it by route name and status class."""
-    request_id = context.request_id_for(request)
-    request[context.request_id_key] = request_id
-    token = context.enter(request_id, request)
-    started = time.perf_counter()
-    status = 500
-    try:
-        response = await handler(request)
-        status = response.status
-        return response
-    except web.HTTPException as exc:  # redirects are raised
-        status = exc.status
-        raise
-    except asyncio.CancelledError:  # the client went away
-        status = 499
-        raise
-    finally:
-        metrics.http_request(route_name(request), request.method, status, time.perf_counter() - started)
-        context.leave(token)
+Watch = tuple[object, float]  # the log context's token, the start on perf_counter
 
 
-async def add_request_id_header(request: web.Request, response: web.StreamResponse) -> None:
-    """on_response_prepare: X-Request-ID on every response, error pages and redirects included."""
+def begin_request(request: web.Request) -> Watch:
+    """Before anything else (error pages and their logs carry it): the request's id, made the log context."""
+    request_id = request[context.request_id_key] = context.request_id_for(request)
+    return context.enter(request_id, request), time.perf_counter()
+
+
+def end_request(request: web.Request, watch: Watch, status: int) -> None:
+    """After everything else: count the request by route name, method and status class, with its time.
+
+    `status` is the answer's, a raised redirect's, 499 when the client went away, 500 when it failed.
+    """
+    token, started = watch
+    metrics.http_request(route_name(request), request.method, status, time.perf_counter() - started)
+    context.leave(token)
+
+
+def add_request_id_header(request: web.Request, response: web.StreamResponse) -> None:
+    """At response preparation (webapp.middlewares.prepare_response): X-Request-ID on every response, error
+    pages and redirects included."""
     request_id = request.get(context.request_id_key)
     if request_id is not None:
         response.headers[context.REQUEST_ID_HEADER] = request_id
