@@ -85,8 +85,11 @@ async def test_a_write_waiting_for_the_pool_gets_the_next_finished_read(
             return int(await conn.fetchval("SELECT 1"))
 
     writer = asyncio.ensure_future(write())
-    while not db.lane.writers:  # the write is queued for the pool (each turn of the loop, no clock)
+    for _ in range(100):  # until the write is queued for the pool (each turn of the loop, no clock)
+        if db.lane.writers:
+            break
         await asyncio.sleep(0)
+    assert db.lane.writers == 1
     await other.execute("SELECT pg_advisory_unlock(7)")
 
     # Without the write's priority the lane would keep every connection, and the write would wait forever.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 from contextvars import ContextVar
@@ -69,7 +70,7 @@ def new_request_id() -> str:
 
 def session_user_id(request: web.BaseRequest) -> int | None:
     """The logged-in user's id if this request already loaded it (never loads anything itself)."""
-    sessions = _sessions or _import_sessions()
+    sessions = _sessions()
     account = request.get(sessions.account_key)
     uid = getattr(account, "id", None)
     if uid is None:
@@ -78,13 +79,9 @@ def session_user_id(request: web.BaseRequest) -> int | None:
     return uid if isinstance(uid, int) and not isinstance(uid, bool) else None
 
 
-_sessions: Any = None
-
-
-def _import_sessions() -> Any:
+@functools.cache
+def _sessions() -> Any:
     # Imported late: webapp.sessions needs the models, and this module is imported by the logging set-up.
     from webapp import sessions
 
-    global _sessions
-    _sessions = sessions
     return sessions
