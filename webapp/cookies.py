@@ -106,7 +106,7 @@ class Signer:
         return value if 0 <= age <= max_age_s else None
 
     def _mac(self, body: str) -> str:
-        return b64(hmac.new(self._key, body.encode("ascii"), hashlib.sha256).digest()[:24])
+        return b64(hmac.digest(self._key, body.encode("ascii"), "sha256")[:24])
 
 
 @dataclass(frozen=True)
@@ -144,17 +144,49 @@ def apply_pending(request: web.Request, response: web.StreamResponse) -> None:
         return
     secure = request.app[settings_key].secure_cookies
     for name, cookie in queued.items():
-        jar: SimpleCookie = SimpleCookie()
-        jar[name] = cookie.value or ""
-        morsel = jar[name]
-        morsel["path"] = "/"
-        morsel["httponly"] = True
-        morsel["samesite"] = "Lax"
-        if secure:
-            morsel["secure"] = True
         if cookie.value is None:
-            morsel["max-age"] = 0
-            morsel["expires"] = "Thu, 01 Jan 1970 00:00:00 GMT"
-        elif cookie.max_age is not None:
-            morsel["max-age"] = cookie.max_age
-        response.headers.add("Set-Cookie", morsel.OutputString())
+            header = set_cookie_header(name, "", secure=secure, max_age=0, expires=EXPIRED)
+        else:
+            header = set_cookie_header(name, cookie.value, secure=secure, max_age=cookie.max_age)
+        response.headers.add("Set-Cookie", header)
+
+
+EXPIRED = "Thu, 01 Jan 1970 00:00:00 GMT"
+# A value http.cookies writes as it is; any other (quoting needed, or empty) is left to http.cookies.
+_PLAIN_VALUE = re.compile(r"[A-Za-z0-9!#$%&'*+\-.^_`|~:]+", re.ASCII)
+
+
+def set_cookie_header(
+    name: str, value: str, *, secure: bool, max_age: int | None = None, expires: str | None = None
+) -> str:
+    """A Set-Cookie value with Path=/, HttpOnly and SameSite=Lax, exactly as http.cookies writes it.
+
+    Written directly for the values the site sets (a signed token, a random id): an http.cookies
+    Morsel was a twentieth of a login's Python work. Anything else goes through the Morsel itself.
+    """
+    if not _PLAIN_VALUE.fullmatch(value):
+        return _morsel_header(name, value, secure=secure, max_age=max_age, expires=expires)
+    header = f"{name}={value}"
+    if expires is not None:
+        header += f"; expires={expires}"
+    header += "; HttpOnly"
+    if max_age is not None:
+        header += f"; Max-Age={max_age}"
+    header += "; Path=/; SameSite=Lax"
+    return header + "; Secure" if secure else header
+
+
+def _morsel_header(name: str, value: str, *, secure: bool, max_age: int | None, expires: str | None) -> str:
+    jar: SimpleCookie = SimpleCookie()
+    jar[name] = value
+    morsel = jar[name]
+    morsel["path"] = "/"
+    morsel["httponly"] = True
+    morsel["samesite"] = "Lax"
+    if secure:
+        morsel["secure"] = True
+    if max_age is not None:
+        morsel["max-age"] = max_age
+    if expires is not None:
+        morsel["expires"] = expires
+    return morsel.OutputString()

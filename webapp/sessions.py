@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from webapp.clientinfo import client_ip, coarse_client
 from webapp.cookies import read as read_cookie
+from webapp.cookies import set_cookie_header
 from webapp.db import CONNECTION_ERRORS, Database, rowcount
 from webapp.models import WebSession
 from webapp.security import digest, random_token
@@ -151,6 +152,17 @@ class PostgresStorage(AbstractStorage):
         if request.get(_PRESTORED) != key:
             await self._upsert(request, key, dict(session))
         self.save_cookie(response, key, max_age=session.max_age)
+
+    def save_cookie(self, response: web.StreamResponse, cookie_data: str, *, max_age: int | None = None) -> None:
+        """aiohttp-session's cookie, its Set-Cookie header written directly (see webapp.cookies.set_cookie_header)."""
+        if not cookie_data:  # a deletion: aiohttp-session's own
+            super().save_cookie(response, cookie_data, max_age=max_age)
+            return
+        expires = None if max_age is None else time.strftime("%a, %d-%b-%Y %T GMT", time.gmtime(time.time() + max_age))
+        secure = bool(self.cookie_params.get("secure"))
+        response.headers.add(
+            "Set-Cookie", set_cookie_header(self.cookie_name, cookie_data, secure=secure, max_age=max_age, expires=expires)
+        )
 
     async def _upsert(self, request: web.Request, key: str, data: dict[str, Any]) -> None:
         now = self._clock()

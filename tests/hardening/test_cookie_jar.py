@@ -1,14 +1,20 @@
-"""webapp.cookies.jar, the one Cookie-header reader: aiohttp's answer for every value the site could have written."""
+"""webapp.cookies: the one Cookie-header reader agrees with aiohttp; the Set-Cookie writer with http.cookies."""
 
 from __future__ import annotations
 
 import re
+from email.utils import parsedate_to_datetime
+from http.cookies import SimpleCookie
 
+import pytest
+from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
+from aiohttp_session import AbstractStorage
 from hypothesis import given
 from hypothesis import strategies as st
 
-from webapp.cookies import jar, read
+from webapp.cookies import EXPIRED, jar, read, set_cookie_header
+from webapp.sessions import PostgresStorage
 
 # What the site writes: signed values, random tokens, JSON-free base64 (see webapp.cookies._COOKIE_VALUE).
 _VALUE_CHARS = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in '",;\\')
@@ -57,3 +63,50 @@ def test_no_header_is_an_empty_jar_and_it_is_parsed_once() -> None:
     assert jar(_request(None)) == {}  # type: ignore[arg-type]
     request = _request("a=1")
     assert jar(request) is jar(request)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("secure", [False, True])
+@pytest.mark.parametrize("max_age", [None, 0, 600])
+@pytest.mark.parametrize("expires", [None, EXPIRED, "Tue, 08-Dec-2026 21:00:00 GMT"])
+@pytest.mark.parametrize("value", ["AbC-123_x.y", "", "a b", 'quote"d', "semi;colon", "slash/ok", "é"])
+def test_set_cookie_header_is_what_http_cookies_writes(
+    value: str, expires: str | None, max_age: int | None, secure: bool
+) -> None:
+    """The direct Set-Cookie text equals the Morsel's, byte for byte, plain values and quoted ones alike."""
+    jar: SimpleCookie = SimpleCookie()
+    jar["webapp_x"] = value
+    morsel = jar["webapp_x"]
+    morsel.update({"path": "/", "httponly": True, "samesite": "Lax"})
+    if secure:
+        morsel["secure"] = True
+    if max_age is not None:
+        morsel["max-age"] = max_age
+    if expires is not None:
+        morsel["expires"] = expires
+    assert set_cookie_header("webapp_x", value, secure=secure, max_age=max_age, expires=expires) == morsel.OutputString()
+
+
+@pytest.mark.parametrize("secure", [False, True])
+@pytest.mark.parametrize("max_age", [None, 3600])
+def test_the_session_cookie_header_is_aiohttp_sessions_own(secure: bool, max_age: int | None) -> None:
+    """PostgresStorage writes its cookie directly; the text is the one aiohttp-session's save_cookie gives.
+
+    (Both compute `expires` from the time of the call: compared apart, to the second.)
+    """
+    storage = PostgresStorage.__new__(PostgresStorage)
+    AbstractStorage.__init__(storage, cookie_name="webapp_session", max_age=max_age, httponly=True, samesite="Lax",
+                             secure=secure, path="/")
+    ours, theirs = web.Response(), web.Response()
+    storage.save_cookie(ours, "k" * 43, max_age=max_age)
+    AbstractStorage.save_cookie(storage, theirs, "k" * 43, max_age=max_age)
+    [expected] = [m.output(header="")[1:] for m in theirs.cookies.values()]
+    [header] = ours.headers.getall("Set-Cookie")
+    assert _EXPIRES.sub("", header) == _EXPIRES.sub("", expected)
+    if max_age is None:
+        assert "expires" not in header
+    else:
+        stamps = [parsedate_to_datetime(_EXPIRES.search(h)[1].replace("-", " ")) for h in (header, expected)]  # type: ignore[index]
+        assert abs((stamps[0] - stamps[1]).total_seconds()) <= 1
+
+
+_EXPIRES = re.compile(r"expires=([^;]+)")
