@@ -20,6 +20,7 @@ from webapp.browser import current_binding
 from webapp.i18n import gettext as _
 from webapp.keys import cipher_key, clock_key, database_key, settings_key, state_signer_key, wechat_client_key
 from webapp.observability import metrics
+from webapp.responses import found
 from webapp.sessions import draft_session
 from webapp.templating import flash, render
 from webapp.wechat import flow, flowcookie, grants, logins, service, states
@@ -173,18 +174,18 @@ async def _apply(
         await login_user(request, account, method=method, stored=outcome.session)
         if outcome.created:
             await remember_outcome(request, outcome, next_path=payload.next_path, fresh_user_id=account.id)
-            raise web.HTTPFound(request.app.router["wechat_continue"].url_for())
-        raise web.HTTPFound(payload.next_path)
+            return found(request.app.router["wechat_continue"].url_for())
+        return found(payload.next_path)
     if outcome.kind in ("bound", "already_bound"):
         message = _("WeChat is now bound to your account.") if outcome.kind == "bound" else _("This WeChat was already bound to your account.")
         await flash(request, message, "success")
-        raise web.HTTPFound(request.app.router["settings"].url_for())
+        return found(request.app.router["settings"].url_for())
     user = await current_user(request)
     if outcome.kind == "reauthenticated" and user is not None and user.id == payload.user_id:
         await mark_recent_auth(request, method="wechat")
-        raise web.HTTPFound(payload.next_path)
+        return found(payload.next_path)
     await remember_outcome(request, outcome, next_path=payload.next_path, purpose=payload.purpose, method=method)
-    raise web.HTTPFound(request.app.router["wechat_continue"].url_for())
+    return found(request.app.router["wechat_continue"].url_for())
 
 
 async def _account(request: web.Request, outcome: Outcome) -> Account | None:
@@ -209,7 +210,7 @@ async def _frame_page(request: web.Request, top_url: str) -> web.Response:
 async def _replayed(request: web.Request, payload: flowcookie.FlowPayload) -> web.StreamResponse:
     """A used state in the browser that started it: fine for whoever is already logged in, an error otherwise."""
     if await current_user(request) is not None and payload.purpose == "login":
-        raise web.HTTPFound(payload.next_path)
+        return found(payload.next_path)
     return await _problem(request, "used_link", payload=payload)
 
 
@@ -223,7 +224,7 @@ async def _problem(
         return await _frame_page(request, str(login))
     purpose = payload.purpose if payload is not None else "login"
     await remember_outcome(request, Outcome("failed", reason=reason), next_path=next_path, purpose=purpose)
-    raise web.HTTPFound(request.app.router["wechat_continue"].url_for())
+    return found(request.app.router["wechat_continue"].url_for())
 
 
 async def finish(request: web.Request) -> web.StreamResponse:

@@ -20,6 +20,7 @@ from webapp.accounts.views import confirm_url
 from webapp.clientinfo import is_phone_without_wechat
 from webapp.i18n import gettext as _
 from webapp.keys import clock_key, database_key
+from webapp.responses import found
 from webapp.security import safe_next
 from webapp.templating import flash
 from webapp.wechat import binding, flow, pages, phone, service, states
@@ -35,7 +36,7 @@ async def start(request: web.Request) -> web.Response:
     if chosen is None:
         raise web.HTTPNotFound()
     state, app = flow.new_state(request, flow=chosen, purpose="login", next_path=next_path)
-    raise web.HTTPFound(URL(flow.authorize_url(request, chosen, app, state), encoded=True))
+    return found(URL(flow.authorize_url(request, chosen, app, state), encoded=True))
 
 
 async def embed_state(request: web.Request) -> web.Response:
