@@ -50,7 +50,7 @@ def setup_csrf(app: web.Application) -> None:
 
 def _expected(key: bytes, nonce: str, binding: str | None) -> bytes:
     message = f"{nonce}|{binding or ''}".encode()
-    return hmac.new(key, message, hashlib.sha256).digest()
+    return hmac.digest(key, message, "sha256")
 
 
 def _masked(token: bytes) -> str:

@@ -16,6 +16,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from argon2.profiles import get_default_parameters
 
 _ALPHANUMERIC = string.ascii_letters + string.digits
+# random_alnum in one C call per read: each byte b maps to _ALPHANUMERIC[b % 62]; 248..255 are dropped.
+_ALPHANUMERIC_BY_BYTE = bytes(ord(_ALPHANUMERIC[b % 62]) for b in range(256))
+_UNEVEN_BYTES = bytes(range(248, 256))
 # The usual `next`: a path of printable ASCII without percent-encoding, backslashes, or a second leading slash.
 _PLAIN_PATH = re.compile(r"/(?![/\\])[A-Za-z0-9._~!$&'()*+,;=:@/?-]*")
 # argon2id with the library's current recommended parameters (RFC 9106's low-memory profile).
@@ -65,10 +68,10 @@ def random_alnum(length: int = 32) -> str:
     One read of the system's randomness for the whole string (secrets.choice makes one per character):
     bytes below 248 = 4 × 62 map evenly onto the 62 characters, the others are skipped.
     """
-    chars: list[str] = []
+    chars = b""
     while len(chars) < length:
-        chars.extend(_ALPHANUMERIC[b % 62] for b in secrets.token_bytes(length + 8) if b < 248)
-    return "".join(chars[:length])
+        chars += secrets.token_bytes(length + 8).translate(_ALPHANUMERIC_BY_BYTE, _UNEVEN_BYTES)
+    return chars[:length].decode("ascii")
 
 
 def random_token(nbytes: int = 32) -> str:

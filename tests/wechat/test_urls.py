@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from webapp.wechat.schemas import WeChatApp
-from webapp.wechat.urls import oauth2_authorize_url, qrconnect_url
+from webapp.wechat.urls import _quoted, oauth2_authorize_url, qrconnect_url
 
 SITE = WeChatApp(appid="wxsite0000000001", secret="site-secret", kind="website")
 MP = WeChatApp(appid="wxmp00000000000001", secret="mp-secret", kind="official_account")
@@ -108,3 +110,9 @@ def test_relative_redirect_uri_is_refused(redirect_uri: str) -> None:
 def test_urls_never_contain_the_secret() -> None:
     assert "secret" not in qrconnect_url(OPEN, SITE, redirect_uri=CALLBACK, state="s")
     assert "secret" not in oauth2_authorize_url(OPEN, MP, redirect_uri=CALLBACK, scope="snsapi_base", state="s")
+
+
+@given(st.text(st.characters(blacklist_categories=("Cs",)), max_size=80))
+def test_the_quoting_shortcut_is_quote_itself(value: str) -> None:
+    """Unreserved values skip quote() and configured ones are cached: either way the text is quote()'s."""
+    assert _quoted(value) == quote(value, safe="")

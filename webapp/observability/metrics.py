@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from webapp.observability import labels as L
+from webapp.observability.registry import Metrics, mark_process_dead, multiprocess_dir, prepare_multiprocess
 from webapp.observability.registry import collect as _collect
 from webapp.observability.registry import current as _metrics
-from webapp.observability.registry import mark_process_dead, multiprocess_dir, prepare_multiprocess
 
 __all__ = [
     "PoolCounts",
@@ -42,15 +42,24 @@ _seen_pools: set[str] = set()
 def login(method: str, outcome: str) -> None:
     """Count one login attempt (method: password, wechat_qr, …; outcome: success, failure, throttled, …)."""
     m = _metrics()
-    m.logins.labels(L.bounded("method", method, L.LOGIN_METHODS), L.bounded("outcome", outcome, L.LOGIN_OUTCOMES)).inc()
+    _child(m, "logins", L.bounded("method", method, L.LOGIN_METHODS), L.bounded("outcome", outcome, L.LOGIN_OUTCOMES)).inc()
 
 
 def wechat_call(endpoint: str, errcode: int | str, seconds: float) -> None:
     """Count one WeChat API call (errcode 0 for success, "transport" when no usable answer came) and its time."""
     m = _metrics()
     path = L.bounded("endpoint", endpoint, L.WECHAT_ENDPOINTS)
-    m.wechat_calls.labels(path, L.bounded("errcode", errcode, L.WECHAT_ERRCODES)).inc()
-    m.wechat_seconds.labels(path).observe(max(seconds, 0.0))
+    _child(m, "wechat_calls", path, L.bounded("errcode", errcode, L.WECHAT_ERRCODES)).inc()
+    _child(m, "wechat_seconds", path).observe(max(seconds, 0.0))
+
+
+def _child(m: Metrics, metric: str, *values: str) -> Any:
+    """The child of the metric `m.<metric>` for these label values, kept (labels() validates and locks each time)."""
+    key = (metric, *values)
+    child = m.children.get(key)
+    if child is None:
+        child = m.children[key] = getattr(m, metric).labels(*values)
+    return child
 
 
 def refresh(outcome: str, n: int = 1) -> None:
@@ -67,7 +76,8 @@ def oldest_overdue(seconds: float | None) -> None:
 def oauth_state(event: str, n: int = 1) -> None:
     """Count OAuth states created, completed, expired (purged unused) or rejected."""
     if n > 0:
-        _metrics().oauth_states.labels(L.bounded("event", event, L.OAUTH_STATE_EVENTS)).inc(n)
+        m = _metrics()
+        _child(m, "oauth_states", L.bounded("event", event, L.OAUTH_STATE_EVENTS)).inc(n)
 
 
 def throttled(kind: str) -> None:

@@ -11,6 +11,7 @@ import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -50,6 +51,9 @@ class Metrics:
     # time, and a busy site asks for the same few dozen pairs thousands of times a second. Bounded: route
     # names are the site's own, methods and status classes fixed sets (webapp.observability.labels).
     http_children: dict[tuple[str, str, str], tuple[Counter, Histogram]] = field(default_factory=dict, compare=False)
+    # The same for the other labelled metrics a request counts (logins, states, WeChat calls), by the
+    # metric's name and its label values, every one from a fixed set.
+    children: dict[tuple[str, ...], Any] = field(default_factory=dict, compare=False)
 
 
 def _build(key: tuple[int, str | None]) -> Metrics:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Literal
 
 from aiohttp import web
@@ -11,9 +12,9 @@ from webapp.clientinfo import client_ip, coarse_client, counts_as_wechat, is_pho
 from webapp.i18n import locale_of
 from webapp.keys import clock_key, settings_key, state_signer_key
 from webapp.observability import metrics
-from webapp.settings import Settings
+from webapp.settings import Settings, WeChatAppConfig
 from webapp.wechat import flowcookie, states, urls
-from webapp.wechat.schemas import WeChatApp
+from webapp.wechat.schemas import AppKind, WeChatApp
 from webapp.wechat.service import Actor
 
 METHODS = {
@@ -28,14 +29,18 @@ class NoBinding(Exception):
 
 def website_app(settings: Settings) -> WeChatApp | None:
     """The open-platform website app (QR login), if configured."""
-    cfg = settings.wechat_web
-    return WeChatApp(appid=cfg.appid, secret=cfg.secret, kind="website") if cfg and cfg.appid else None
+    return _configured(settings.wechat_web, "website")
 
 
 def official_account(settings: Settings) -> WeChatApp | None:
     """The official account (in-WeChat login), if configured."""
-    cfg = settings.wechat_mp
-    return WeChatApp(appid=cfg.appid, secret=cfg.secret, kind="official_account") if cfg and cfg.appid else None
+    return _configured(settings.wechat_mp, "official_account")
+
+
+@functools.lru_cache(maxsize=32)
+def _configured(cfg: WeChatAppConfig | None, kind: AppKind) -> WeChatApp | None:
+    """One WeChatApp per configured app (a login round asks for it half a dozen times)."""
+    return WeChatApp(appid=cfg.appid, secret=cfg.secret, kind=kind) if cfg and cfg.appid else None
 
 
 def app_by_id(settings: Settings, appid: str) -> WeChatApp | None:

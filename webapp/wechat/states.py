@@ -15,7 +15,6 @@ callbacks leave no rows: rows are bounded by real scans.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import hmac
 import re
 from dataclasses import dataclass
@@ -88,7 +87,7 @@ class StateSigner:
 
     @staticmethod
     def _mac(key: bytes, text: str) -> str:
-        return hmac.new(key, text.encode("ascii", "replace"), hashlib.sha256).hexdigest()[:_MAC_LENGTH]
+        return hmac.digest(key, text.encode("ascii", "replace"), "sha256").hex()[:_MAC_LENGTH]
 
 
 def base36(number: int, width: int) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Literal
 from urllib.parse import quote
@@ -66,8 +67,22 @@ def _authorize_params(app: WeChatApp, *, redirect_uri: str, scope: str, state: s
 
 
 def _build(open_base: str, path: str, params: list[tuple[str, str]]) -> str:
-    query = "&".join(f"{key}={quote(value, safe='')}" for key, value in params)
+    query = "&".join(f"{key}={_quoted(value)}" for key, value in params)
     return f"{open_base.rstrip('/')}{path}?{query}{WECHAT_REDIRECT_FRAGMENT}"
+
+
+# What quote(value, safe="") leaves as it is.
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*", re.ASCII)
+
+
+def _quoted(value: str) -> str:
+    """quote(value, safe=""): a state or an appid as it is, the few configured values (the callback URL) cached."""
+    return value if _UNRESERVED.fullmatch(value) else _quote_configured(value)
+
+
+@functools.lru_cache(maxsize=64)
+def _quote_configured(value: str) -> str:
+    return quote(value, safe="")
 
 
 def _require_kind(app: WeChatApp, kind: str) -> None:

@@ -8,7 +8,6 @@ scanned, once; the bound browser then claims it with one atomic UPDATE.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 from dataclasses import dataclass
@@ -60,7 +59,7 @@ class SceneSigner:
         return hmac.compare_digest(match.group(3), self._mac(scene[:29], binding))
 
     def _mac(self, body: str, binding: str) -> str:
-        return hmac.new(self._key, f"{body}|{binding}".encode("ascii", "replace"), hashlib.sha256).hexdigest()[:32]
+        return hmac.digest(self._key, f"{body}|{binding}".encode("ascii", "replace"), "sha256").hex()[:32]
 
 
 def expiry(scene: str) -> datetime | None:
