@@ -18,10 +18,8 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from webapp import requeststate
 from webapp.keys import settings_key
-
-_PENDING: web.RequestKey[dict[str, _Cookie]] = web.RequestKey("pending_cookies")
-_JAR: web.RequestKey[dict[str, str]] = web.RequestKey("cookie_jar")
 
 
 def derive_key(secret_key: str, purpose: str) -> bytes:
@@ -64,7 +62,8 @@ def jar(request: web.BaseRequest) -> dict[str, str]:
     dropped, and a value with any other quoting or escape never passes read()'s pattern. Names that are
     not RFC 6265 tokens are skipped.
     """
-    found = request.get(_JAR)
+    state = requeststate.of(request)
+    found = state.jar
     if found is None:
         found = {}
         for part in request.headers.get("Cookie", "").split(";"):
@@ -75,7 +74,7 @@ def jar(request: web.BaseRequest) -> dict[str, str]:
                 if len(value) >= 2 and value[0] == value[-1] == '"':
                     value = value[1:-1]
                 found[name] = value
-        request[_JAR] = found
+        state.jar = found
     return found
 
 
@@ -117,17 +116,17 @@ class _Cookie:
 
 def set_later(request: web.Request, name: str, value: str, *, max_age: int | None = None) -> None:
     """Set a cookie on the response of this request, whether returned or raised (e.g. a redirect)."""
-    request.setdefault(_PENDING, {})[name] = _Cookie(value, max_age)
+    requeststate.of(request).pending[name] = _Cookie(value, max_age)
 
 
 def delete_later(request: web.Request, name: str) -> None:
     """Delete a cookie with the response of this request."""
-    request.setdefault(_PENDING, {})[name] = _Cookie(None, None)
+    requeststate.of(request).pending[name] = _Cookie(None, None)
 
 
 def pending(request: web.Request, name: str) -> str | None:
     """A value queued by set_later in this request, else the cookie the browser sent."""
-    queued: _Cookie | None = request.get(_PENDING, {}).get(name)
+    queued: _Cookie | None = requeststate.of(request).pending.get(name)
     if queued is not None:
         return queued.value
     return read(request, name)
@@ -139,7 +138,7 @@ def apply_pending(request: web.Request, response: web.StreamResponse) -> None:
     The response's own cookies were already turned into headers when this hook runs, so the
     Set-Cookie headers are added here directly.
     """
-    queued = request.get(_PENDING)
+    queued = requeststate.of(request).pending
     if not queued:
         return
     secure = request.app[settings_key].secure_cookies

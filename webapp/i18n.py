@@ -14,6 +14,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
+from webapp import requeststate
 from webapp.cookies import read as read_cookie
 from webapp.keys import translator_key
 
@@ -26,7 +27,6 @@ LOCALE_NAMES = {"zh_CN": "简体中文", "en": "English"}
 _current: ContextVar[gettext_module.NullTranslations] = ContextVar(
     "translations", default=gettext_module.NullTranslations()  # noqa: B039  (never mutated: a fallback)
 )
-locale_key = web.RequestKey("locale", str)
 
 
 class Translator:
@@ -161,7 +161,8 @@ def activate_for(request: web.Request) -> None:
 
 def locale_of(request: web.Request) -> str:
     """The request's language: chosen once (choose_locale), then remembered on the request."""
-    locale = request.get(locale_key)
+    state = requeststate.of(request)
+    locale = state.locale
     if locale is None:
-        locale = request[locale_key] = choose_locale(request)
+        locale = state.locale = choose_locale(request)
     return locale

@@ -11,7 +11,7 @@ from aiohttp.typedefs import Handler, Middleware
 from sqlalchemy.exc import DBAPIError
 from yarl import URL
 
-from webapp import csrf
+from webapp import csrf, requeststate
 from webapp.accounts.errors import TooManyAttempts
 from webapp.accounts.forms import BadField
 from webapp.assets import static_cache_control
@@ -55,6 +55,7 @@ def site_middleware() -> Middleware:
 
     @web.middleware
     async def site(request: web.Request, handler: Handler) -> web.StreamResponse:
+        requeststate.begin(request)  # cookies, session, account and language are kept there
         watch = begin_request(request)
         status = 500
         try:

@@ -20,6 +20,7 @@ from aiohttp_session import AbstractStorage, Session
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from webapp import requeststate
 from webapp.clientinfo import client_ip, coarse_client
 from webapp.cookies import read as read_cookie
 from webapp.cookies import set_cookie_header
@@ -32,9 +33,6 @@ if TYPE_CHECKING:  # the accounts package gives the query and the Account at run
 
 COOKIE_NAME = "webapp_session"
 TOUCH_INTERVAL = timedelta(minutes=5)
-account_key: web.RequestKey[Account | None] = web.RequestKey("account")
-_PRESTORED = web.RequestKey("session_prestored", str)
-_SESSION = web.RequestKey("session", Session)
 # The login method of a mini program's bearer token (webapp.wechat.mini): its row is never a cookie's session.
 BEARER_METHOD = "wechat_mini"
 
@@ -66,7 +64,18 @@ def draft_session(request: web.Request, now: datetime) -> SessionDraft:
 
 def mark_prestored(request: web.Request, key: str) -> None:
     """The session row of `key` is already written (by the login statement): saving only sets the cookie."""
-    request[_PRESTORED] = key
+    requeststate.of(request).prestored = key
+
+
+def loaded_account(request: web.BaseRequest) -> Account | None:
+    """The account of the session this request loaded (or a bearer token's); None if none, or not loaded."""
+    account = requeststate.of(request).account
+    return None if account is requeststate.NOT_LOADED else account
+
+
+def set_account(request: web.BaseRequest, account: Account | None) -> None:
+    """The account this request acts for from now on (a login, a logout, a bearer token's)."""
+    requeststate.of(request).account = account
 
 _INSERT_SQL = """
 WITH s AS (
@@ -110,7 +119,8 @@ class PostgresStorage(AbstractStorage):
     async def load_session(self, request: web.Request) -> Session:
         """The live session named by the cookie (its account on the request too), or a new empty one."""
         key = self.load_cookie(request)
-        request[account_key] = None
+        state = requeststate.of(request)
+        state.account = None
         if not isinstance(key, str) or not 20 <= len(key) <= 128:
             return Session(None, data=None, new=True, max_age=self.max_age)
         now = self._clock()
@@ -121,7 +131,7 @@ class PostgresStorage(AbstractStorage):
         # Expiry is the row's (sliding, in the database); aiohttp-session's own check against `created` is
         # neutralised by giving it the current time.
         session = Session(key, data={"created": int(time.time()), "session": data}, new=False, max_age=self.max_age)
-        request[account_key] = self._account_of(row)
+        state.account = self._account_of(row)
         if now - row["last_seen_at"] >= TOUCH_INTERVAL:
             session.changed()  # the middleware saves it: new expiry, cookie renewed
         return session
@@ -149,7 +159,7 @@ class PostgresStorage(AbstractStorage):
         if key is None:
             key = random_token()
             session.set_new_identity(key)
-        if request.get(_PRESTORED) != key:
+        if requeststate.of(request).prestored != key:
             await self._upsert(request, key, dict(session))
         self.save_cookie(response, key, max_age=session.max_age)
 
@@ -187,7 +197,7 @@ async def save_changed(request: web.Request, response: web.StreamResponse | web.
     """
     if not isinstance(response, (web.Response, web.HTTPException)):
         return
-    session = request.get(_SESSION)
+    session = requeststate.of(request).session
     if session is None or not session._changed:  # aiohttp-session's own flag (its middleware reads it too)
         return
     if response.prepared:
@@ -209,26 +219,27 @@ async def get_session(request: web.Request) -> Session:
     aiohttp-session's get_session without its string request keys (each store warned and looked up
     the storage on every request); the Session and the storage are still aiohttp-session's.
     """
-    session = request.get(_SESSION)
+    state = requeststate.of(request)
+    session = state.session
     if session is None:
-        session = request[_SESSION] = await request.app[storage_key].load_session(request)
+        session = state.session = await request.app[storage_key].load_session(request)
     return session
 
 
 async def new_session(request: web.Request) -> Session:
     """Replace this request's session with a new, empty one (saved, under a new id, if filled)."""
-    session = request[_SESSION] = await request.app[storage_key].new_session()
+    session = requeststate.of(request).session = await request.app[storage_key].new_session()
     return session
 
 
 def use_session(request: web.Request, session: Session) -> None:
     """Make `session` this request's, never saved unless changed (a bearer token's stands in for a cookie's)."""
-    request[_SESSION] = session
+    requeststate.of(request).session = session
 
 
 def loaded_session(request: web.BaseRequest) -> Session | None:
     """The session if this request already loaded it; never loads one."""
-    return request.get(_SESSION)
+    return requeststate.of(request).session
 
 
 async def purge_expired_sessions(session: AsyncSession, *, now: datetime) -> int:

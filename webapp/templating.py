@@ -50,10 +50,10 @@ async def base_context(request: web.Request, *, without_session: bool = False) -
     from webapp.accounts.session import current_user  # accounts builds on templating, not the reverse
     from webapp.clientinfo import dev_wechat
     from webapp.csrf import LazyToken
-    from webapp.sessions import account_key, get_session
+    from webapp.sessions import get_session, loaded_account
 
     if without_session:  # e.g. the database is down: what was loaded, nothing more
-        user, identity = request.get(account_key), None
+        user, identity = loaded_account(request), None
     else:
         user, identity = await current_user(request), (await get_session(request)).identity
     settings = request.app[settings_key]

@@ -7,18 +7,27 @@ from functools import wraps
 
 from aiohttp import web
 
+from webapp import requeststate
 from webapp.accounts.account import Account
 from webapp.keys import clock_key, settings_key
-from webapp.sessions import SessionDraft, account_key, get_session, mark_prestored, new_session, storage_of
+from webapp.sessions import (
+    SessionDraft,
+    get_session,
+    loaded_account,
+    mark_prestored,
+    new_session,
+    set_account,
+    storage_of,
+)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 async def current_user(request: web.Request) -> Account | None:
     """The logged-in account (loaded with the session, once per request); None when anonymous."""
-    if account_key not in request:
+    if requeststate.of(request).account is requeststate.NOT_LOADED:
         await get_session(request)  # loading the session loads its account
-    return request.get(account_key)
+    return loaded_account(request)
 
 
 async def login_user(
@@ -39,14 +48,14 @@ async def login_user(
         mark_prestored(request, stored.key)
     if old_key:
         await storage_of(request).delete(old_key)
-    request[account_key] = account
+    set_account(request, account)
 
 
 async def logout_user(request: web.Request) -> None:
     """End the session on the server and in the browser."""
     session = await get_session(request)
     session.invalidate()
-    request[account_key] = None
+    set_account(request, None)
 
 
 async def mark_recent_auth(request: web.Request, *, method: str) -> None:

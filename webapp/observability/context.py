@@ -71,8 +71,7 @@ def new_request_id() -> str:
 def session_user_id(request: web.BaseRequest) -> int | None:
     """The logged-in user's id if this request already loaded it (never loads anything itself)."""
     sessions = _sessions()
-    account = request.get(sessions.account_key)
-    uid = getattr(account, "id", None)
+    uid = getattr(sessions.loaded_account(request), "id", None)
     if uid is None:
         session = sessions.loaded_session(request)
         uid = session.get("uid") if session is not None else None

@@ -20,7 +20,7 @@ from aiohttp_session import Session
 from webapp.accounts.account import Account
 from webapp.keys import bearer_key, clock_key, database_key
 from webapp.security import digest
-from webapp.sessions import TOUCH_INTERVAL, account_key, use_session
+from webapp.sessions import TOUCH_INTERVAL, set_account, use_session
 from webapp.wechat.mini.store import BEARER_SQL, TOUCH_SQL
 
 API_PREFIX = "/api/"
@@ -76,7 +76,7 @@ async def _authenticate(request: web.Request, token: str) -> bool:
         if now - row["last_seen_at"] >= TOUCH_INTERVAL:  # the sessions list's "last active", coarse
             await conn.execute(TOUCH_SQL, key, now)
     data: dict[str, Any] = row["data"] if isinstance(row["data"], dict) else {}
-    request[account_key] = Account.from_row(row)
+    set_account(request, Account.from_row(row))
     use_session(request, Session(None, data={"created": int(time.time()), "session": data}, new=False))
     request[bearer_key] = token
     return True

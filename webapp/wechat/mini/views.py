@@ -16,7 +16,7 @@ from webapp.csrf import csrf_exempt
 from webapp.keys import cipher_key, clock_key, database_key, settings_key
 from webapp.observability import metrics
 from webapp.security import digest
-from webapp.sessions import account_key, draft_session
+from webapp.sessions import draft_session, loaded_account
 from webapp.wechat import service
 from webapp.wechat.errors import WeChatError
 from webapp.wechat.grants import Grant
@@ -121,7 +121,7 @@ async def phone(request: web.Request) -> web.Response:
     runtime, token = _runtime(request), bearer_token(request)
     if token is None:
         return unauthorized()
-    account: Account | None = request.get(account_key)
+    account: Account | None = loaded_account(request)
     assert account is not None  # the bearer middleware loaded it with the token
     code = await _code(request)
     if isinstance(code, web.Response):
