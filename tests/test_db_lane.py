@@ -61,16 +61,59 @@ async def test_reads_beyond_the_pool_wait_for_the_lane(
     assert db.lane.held == db.lane.size == len(db.lane.idle) and not db.lane.waiters
 
 
-async def test_a_write_takes_an_idle_lane_connection_and_gives_it_to_the_pool(db: Database) -> None:
+async def test_a_write_takes_an_idle_lane_connection_and_leaves_it_to_the_lane(db: Database) -> None:
     lane_pids = {row["pid"] for row in await asyncio.gather(*(db.fetchrow(PID) for _ in range(3)))}  # type: ignore[index]
     assert db.lane.held == 3 and db.pool.get_idle_size() == 0  # type: ignore[union-attr]
 
     async with db.connection() as conn:
-        assert await conn.fetchval("SELECT pg_backend_pid()") in lane_pids
+        written = await conn.fetchval("SELECT pg_backend_pid()")
+        assert written in lane_pids
         assert db.lane.held == 2 and len(db.lane.idle) == 2
 
-    assert db.pool.get_idle_size() == 1  # type: ignore[union-attr]
+    assert db.lane.held == 3 and len(db.lane.idle) == 3 and db.pool.get_idle_size() == 0  # type: ignore[union-attr]
+    assert (await db.fetchrow(PID))["pid"] == written  # type: ignore[index]  # the next read takes it
     assert db.pool_usage() == (0, 3)
+
+
+async def test_a_write_from_the_pool_leaves_its_connection_to_the_next_read(db: Database) -> None:
+    async with db.connection() as conn:  # the lane is empty: the pool's own connection
+        written = await conn.fetchval("SELECT pg_backend_pid()")
+        assert db.lane.held == 0
+
+    assert db.lane.held == 1 and db.pool.get_idle_size() == 0  # type: ignore[union-attr]
+    assert (await db.fetchrow(PID))["pid"] == written  # type: ignore[index]
+
+
+async def test_a_write_that_raised_or_left_a_transaction_open_goes_back_to_the_pool(db: Database) -> None:
+    with pytest.raises(asyncpg.DivisionByZeroError):
+        async with db.connection() as conn:
+            await conn.execute("SELECT 1 / 0")
+    assert db.lane.held == 0 and db.pool.get_idle_size() == 1  # type: ignore[union-attr]
+
+    async with db.connection() as conn:
+        await conn.transaction().start()  # never ended: the pool rolls it back, the lane must not take it
+    assert db.lane.held == 0 and db.lane.idle == [] and db.pool.get_idle_size() == 1  # type: ignore[union-attr]
+    async with db.connection() as conn:
+        assert not conn.is_in_transaction()
+
+
+async def test_a_finished_write_goes_to_the_pool_while_another_write_waits_for_it(
+    db: Database, other: asyncpg.Connection, pooled_sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    await other.execute("SELECT pg_advisory_lock(7)")
+
+    async def write(sql: str) -> int:
+        async with db.connection() as conn:
+            return int(await conn.fetchval(sql))
+
+    writes = [asyncio.ensure_future(write("SELECT 1 FROM (SELECT pg_advisory_xact_lock_shared(7)) AS locked"))
+              for _ in range(13)]
+    await backends_blocked(pooled_sessionmaker, 12)  # the pool's twelve connections, busy; the thirteenth waits
+    assert db.lane.writers == 1
+    await other.execute("SELECT pg_advisory_unlock(7)")
+
+    assert await asyncio.wait_for(asyncio.gather(*writes), 10) == [1] * 13  # the waiting write got one
+    assert not db.lane.writers and db.lane.held + db.pool.get_idle_size() == db.pool.get_size()  # type: ignore[union-attr]
 
 
 async def test_a_write_waiting_for_the_pool_gets_the_next_finished_read(

@@ -152,7 +152,8 @@ class Database:
         self.lane = ReadLane(CONNECTION_ERRORS)  # fetchrow's connections (webapp.readlane)
 
     def connection(self) -> AbstractAsyncContextManager[asyncpg.Connection]:
-        """An asyncpg connection for a few statements (an idle read-lane one first); returned to the pool afterwards."""
+        """An asyncpg connection for a few statements (an idle read-lane one first), left to the read lane
+        afterwards (to the pool after an error, or while a write waits for it)."""
         return self._acquire()
 
     async def fetchrow(self, sql: str, *args: object) -> asyncpg.Record | None:
@@ -236,8 +237,10 @@ class Database:
         conn = await self.lane.acquire(pool)  # an idle read-lane connection first: writes come first
         try:
             yield conn
-        finally:
-            await pool.release(conn)
+        except BaseException:
+            await pool.release(conn)  # the pool discards it if broken
+            raise
+        await self.lane.release(pool, conn)  # to the next read, or idle in the lane
 
     def pool_usage(self) -> tuple[int, int]:
         """(connections in use, idle connections) of the asyncpg pool."""

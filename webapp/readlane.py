@@ -7,9 +7,11 @@ of the pool: an idle one is popped from a list, and a finished read hands its co
 the next waiting read (a future), else back to the list.
 
 The lane may hold the whole pool, and writes come first. A write (Database.connection) takes an idle
-lane connection before the pool's own; while it waits for the pool, finished reads give their
-connections back to the pool instead of to the next read. Connections left idle in the lane for a
-whole sweep period (SWEEP_S) go back to the pool, which closes them after its own idle lifetime.
+lane connection before the pool's own; while it waits for the pool, finished reads and writes give
+their connections back to the pool instead of to the next read. A write that ended cleanly, outside a
+transaction, leaves its connection to the lane like a read (`release`); one that raised goes back to
+the pool. Connections left idle in the lane for a whole sweep period (SWEEP_S) go back to the pool,
+which closes them after its own idle lifetime.
 
 A read that fails or is cancelled gives its connection back to the pool, which resets or discards it;
 after a connection error it and every idle lane connection are closed first (a restarted database
@@ -80,8 +82,8 @@ class ReadLane:
         return row
 
     async def acquire(self, pool: asyncpg.Pool) -> asyncpg.Connection:
-        """A connection for a write, to be released to `pool`: an idle lane connection, else the pool's
-        (finished reads go back to the pool while this waits for it)."""
+        """A connection for a write, to be given back with `release` (or to `pool` if the write raised): an
+        idle lane connection, else the pool's (finished reads go back to the pool while this waits for it)."""
         while self.idle:
             conn = self._pop()
             if is_open(conn):
@@ -93,6 +95,15 @@ class ReadLane:
             return await pool.acquire()
         finally:
             self.writers -= 1
+
+    async def release(self, pool: asyncpg.Pool, conn: asyncpg.Connection) -> None:
+        """A write's connection, its statements done: to the next read or idle in the lane, like a read's;
+        to `pool` while a write waits for it, once the pool closed, or if a transaction is still open."""
+        if self._pool is pool and self.size and not self.writers and not conn.is_in_transaction():
+            self.held += 1
+            self._give(conn)
+        else:
+            await pool.release(conn)
 
     def sweep(self) -> asyncio.Task[None] | None:
         """Give back to the pool the idle connections no read took since the last sweep (every sweep_s);
