@@ -34,6 +34,8 @@ _SYSTEMS = (
 )
 
 
+# A few hundred distinct user agents make up nearly all requests; a login asks for these several times.
+@functools.lru_cache(maxsize=512)
 def coarse_client(user_agent: str) -> str:
     """Browser and operating system family only, never the full user agent."""
     browser = next((name for marker, name in _BROWSERS if marker in user_agent), "")
@@ -84,6 +86,7 @@ _HANDHELD = ("iPhone", "iPad", "iPod", "Android", "Mobile", "Mobi", "HarmonyOS",
 DEV_WECHAT_COOKIE = "dev_wechat"
 
 
+@functools.lru_cache(maxsize=512)
 def is_handheld(user_agent: str) -> bool:
     """A phone or tablet browser (by its user agent)."""
     return any(marker in user_agent for marker in _HANDHELD)
