@@ -142,6 +142,34 @@ async def test_a_write_waiting_for_the_pool_gets_the_next_finished_read(
     assert not db.lane.writers and not db.lane.waiters
 
 
+async def test_a_read_waiting_for_the_pool_for_a_lane_place_gets_the_next_finished_write(
+    db: Database, other: asyncpg.Connection, pooled_sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    locks = range(100, 112)  # one advisory lock per write: they finish one at a time
+    await other.execute("SELECT " + ", ".join(f"pg_advisory_lock({n})" for n in locks))
+
+    async def write(lock: int) -> int:
+        async with db.connection() as conn:
+            return int(await conn.fetchval("SELECT 1 FROM (SELECT pg_advisory_xact_lock_shared($1)) AS locked", lock))
+
+    writes = [asyncio.ensure_future(write(n)) for n in locks]
+    await backends_blocked(pooled_sessionmaker, 12)  # the writes hold the whole pool; the lane is empty
+    reader = asyncio.ensure_future(db.fetchrow(PID))
+    for _ in range(100):  # until the read waits for the pool (each turn of the loop, no clock)
+        if db.lane.taking:
+            break
+        await asyncio.sleep(0)
+    assert db.lane.taking == 1 and db.lane.held == 1
+    await other.execute("SELECT pg_advisory_unlock(100)")  # the first write finishes, the others still wait
+
+    # Left to the lane, its connection would sit idle there while the read waits for the pool.
+    assert await asyncio.wait_for(reader, 10) is not None
+    assert not db.lane.taking and not writes[1].done()
+    await other.execute("SELECT pg_advisory_unlock_all()")
+    assert await asyncio.gather(*writes) == [1] * 12
+    assert db.lane.held + db.pool.get_idle_size() == db.pool.get_size()  # type: ignore[union-attr]
+
+
 async def test_the_sweep_gives_back_what_no_read_took_since_the_last(db: Database) -> None:
     await asyncio.gather(*(db.fetchrow(PID) for _ in range(4)))
     assert db.lane.held == 4 and len(db.lane.idle) == 4

@@ -7,8 +7,8 @@ of the pool: an idle one is popped from a list, and a finished read hands its co
 the next waiting read (a future), else back to the list.
 
 The lane may hold the whole pool, and writes come first. A write (Database.connection) takes an idle
-lane connection before the pool's own; while it waits for the pool, finished reads and writes give
-their connections back to the pool instead of to the next read. A write that ended cleanly, outside a
+lane connection before the pool's own; while it (or a read taking a new place in the lane) waits for
+the pool, finished reads and writes give their connections back to the pool instead of to the next read. A write that ended cleanly, outside a
 transaction, leaves its connection to the lane like a read (`release`); one that raised goes back to
 the pool. Connections left idle in the lane for a whole sweep period (SWEEP_S) go back to the pool,
 which closes them after its own idle lifetime.
@@ -39,7 +39,8 @@ class ReadLane:
         self.idle: list[asyncpg.Connection] = []  # the most recently used last
         self.held = 0  # taken from the pool for the lane, idle or busy
         self.waiters: deque[asyncio.Future[asyncpg.Connection | None]] = deque()
-        self.writers = 0  # writes waiting for the pool: finished reads go back to it
+        self.writers = 0  # writes waiting for the pool: finished reads and writes go back to it
+        self.taking = 0  # reads waiting for the pool for a new lane place: the same, once the pool is exhausted
         self.sweep_s = SWEEP_S
         self._pool: asyncpg.Pool | None = None
         self._broken_by = connection_errors
@@ -75,7 +76,7 @@ class ReadLane:
             if broken:
                 await self._empty(pool, broken=True)
             raise
-        if self._pool is pool and not self.writers:
+        if self._pool is pool and not self._pool_awaited(pool):
             self._give(conn)
         else:  # a write waits for the pool, or the pool closed meanwhile and waits for it
             await self._leave(pool, conn)
@@ -99,7 +100,8 @@ class ReadLane:
     async def release(self, pool: asyncpg.Pool, conn: asyncpg.Connection) -> None:
         """A write's connection, its statements done: to the next read or idle in the lane, like a read's;
         to `pool` while a write waits for it, once the pool closed, or if a transaction is still open."""
-        if self._pool is pool and self.size and not self.writers and not conn.is_in_transaction():
+        lane_has_room = self.held < self.size  # always, but for a place a read is taking from the pool meanwhile
+        if self._pool is pool and lane_has_room and not self._pool_awaited(pool) and not conn.is_in_transaction():
             self.held += 1
             self._give(conn)
         else:
@@ -126,6 +128,13 @@ class ReadLane:
         for conn in conns:
             await self._leave(pool, conn, broken=not is_open(conn))
 
+    def _pool_awaited(self, pool: asyncpg.Pool) -> bool:
+        """A write waits for the pool, or a read taking a new lane place waits for an exhausted one: the next
+        connection freed must go to the pool."""
+        if self.writers:
+            return True
+        return bool(self.taking) and pool.get_idle_size() == 0 and pool.get_size() >= pool.get_max_size()
+
     def _schedule_sweep(self) -> None:
         if self._sweeper is None and self.idle and self._pool is not None:
             self._sweeper = asyncio.get_running_loop().call_later(self.sweep_s, self.sweep)
@@ -147,12 +156,15 @@ class ReadLane:
                 await self._leave(pool, conn, broken=True)
             if self.held < self.size:
                 self.held += 1  # before the await: concurrent reads must not all take a place
+                self.taking += 1
                 try:
                     return await pool.acquire()
                 except BaseException:
                     self.held -= 1
                     self._freed()
                     raise
+                finally:
+                    self.taking -= 1
             given = await self._wait()
             if given is not None:
                 return given
