@@ -13,7 +13,7 @@ from aiohttp_session import AbstractStorage
 from hypothesis import given
 from hypothesis import strategies as st
 
-from webapp.cookies import EXPIRED, jar, read, set_cookie_header
+from webapp.cookies import EXPIRED, _morsel_header, jar, read, set_cookie_header
 from webapp.sessions import PostgresStorage
 
 # What the site writes: signed values, random tokens, JSON-free base64 (see webapp.cookies._COOKIE_VALUE).
@@ -73,17 +73,12 @@ def test_set_cookie_header_is_what_http_cookies_writes(
     value: str, expires: str | None, max_age: int | None, secure: bool
 ) -> None:
     """The direct Set-Cookie text equals the Morsel's, byte for byte, plain values and quoted ones alike."""
-    jar: SimpleCookie = SimpleCookie()
-    jar["webapp_x"] = value
-    morsel = jar["webapp_x"]
-    morsel.update({"path": "/", "httponly": True, "samesite": "Lax"})
-    if secure:
-        morsel["secure"] = True
-    if max_age is not None:
-        morsel["max-age"] = max_age
-    if expires is not None:
-        morsel["expires"] = expires
-    assert set_cookie_header("webapp_x", value, secure=secure, max_age=max_age, expires=expires) == morsel.OutputString()
+    # The reference: the http.cookies Morsel the direct text stands in for (and falls back to).
+    morsel = _morsel_header("webapp_x", value, secure=secure, max_age=max_age, expires=expires)
+    assert set_cookie_header("webapp_x", value, secure=secure, max_age=max_age, expires=expires) == morsel
+    parsed = SimpleCookie(morsel)["webapp_x"]  # and the reference says what it should
+    assert (parsed.value, parsed["path"], parsed["httponly"], parsed["samesite"]) == (value, "/", True, "Lax")
+    assert (parsed["secure"] is True) == secure and parsed["max-age"] == ("" if max_age is None else str(max_age))
 
 
 @pytest.mark.parametrize("secure", [False, True])
