@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import string
+from collections import Counter
 from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
@@ -135,3 +138,10 @@ def test_tokens_are_random_and_digests_stable() -> None:
     assert len(security.random_alnum(40)) == 40 and security.random_alnum(40).isalnum()
     assert security.digest("x") == security.digest("x") != security.digest("y")
     assert security.same("abc", "abc") and not security.same("abc", "abd")
+
+
+def test_random_alnum_maps_random_bytes_evenly_onto_the_62_ascii_letters_and_digits() -> None:
+    """Each kept byte value stands for one character, four values each: no character is likelier."""
+    kept = bytes(range(256)).translate(security._ALPHANUMERIC_BY_BYTE, security._UNEVEN_BYTES).decode("ascii")
+    assert Counter(kept) == dict.fromkeys(string.ascii_letters + string.digits, 4)
+    assert re.fullmatch(r"[A-Za-z0-9]{128}", security.random_alnum(128))
