@@ -62,12 +62,12 @@ async def me_requests(cookies: dict[str, str], ends: Endpoints, n: int) -> None:
                 await resp.read()
 
 
-async def counted(start: Callable[[str], Awaitable[Child]], operation: Operation, ends: Endpoints,
+async def counted(start: Callable[[], Awaitable[Child]], operation: Operation, ends: Endpoints,
                   low: int, high: int) -> float:
     """Instructions per operation: a server started twice under cachegrind, the runs' difference over high - low."""
     totals = []
     for n in (low, high):
-        child = await start("valgrind")
+        child = await start()
         try:
             here = Endpoints(child.url, ends.sim)
             await operation(here, WARM_UP)
@@ -81,8 +81,13 @@ async def counted(start: Callable[[str], Awaitable[Child]], operation: Operation
     return (totals[1] - totals[0]) / (high - low)
 
 
-def _cachegrind(args: list[str]) -> list[str]:
-    return ["--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null", sys.executable, *args]
+def _start(name: str, args: list[str], env: dict[str, str], work: Path, url: str, cwd: Path, *, counted: bool) -> Child:
+    """`python <args>`, under cachegrind when `counted` (its total goes to the child's log)."""
+    if not counted:
+        return start_python(name, args, env, work, url, cwd=cwd)
+    valgrind = shutil.which("valgrind") or "valgrind"
+    grind = ["--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null", sys.executable, *args]
+    return start_python(f"{name}-counted", grind, env, work, url, python=valgrind, cwd=cwd)
 
 
 async def run(db: Database, checkouts: list[Path], low: int, high: int) -> None:
@@ -91,17 +96,14 @@ async def run(db: Database, checkouts: list[Path], low: int, high: int) -> None:
     keys = Secrets.fresh()
     sim = await start_simulator(write_fixture(work / "fixture.json", USERS), work)
     try:
-        async def site(checkout: Path, python: str) -> Child:
+        async def site(checkout: Path, *, counted: bool = True) -> Child:
             port = free_port()
             url = f"http://localhost:{port}"
             env = site_env(db.url, sim.url, url, keys) | {"PYTHONHASHSEED": "0"}
             args = ["-m", "webapp", "serve", "--host", "127.0.0.1", "--port", str(port), "--no-worker"]
-            counting = python == "valgrind"
-            child = start_python("site-counted" if counting else "site", _cachegrind(args) if counting else args, env,
-                                 work, url, python=shutil.which(python) or python, cwd=checkout)
-            return await started(child, "/healthz", timeout=300.0)
+            return await started(_start("site", args, env, work, url, checkout, counted=counted), "/healthz", timeout=300.0)
 
-        first = await site(checkouts[0], sys.executable)  # the users' first logins, not counted
+        first = await site(checkouts[0], counted=False)  # the users' first logins, not counted
         try:
             ends = Endpoints(first.url, sim.url)
             await measure_rounds(partial(qr_login, ends=ends, new=True), range(1, USERS + 1), concurrency=1,
@@ -116,13 +118,12 @@ async def run(db: Database, checkouts: list[Path], low: int, high: int) -> None:
             me = await counted(start, partial(me_requests, cookies), ends, low * 2, high * 2)
             print(f"{checkout}: {login:,.0f} per returning QR-login round, {me:,.0f} per GET /api/me", flush=True)
 
-        async def bare(python: str) -> Child:
+        async def bare() -> Child:
             port = free_port()
             env = base_env(BENCH_BODY=json.dumps(body), BENCH_DATABASE_URL=asyncpg_dsn(db.url),
                            PYTHONHASHSEED="0")
             args = ["-m", "benchmarks.bare_server", str(port)]
-            child = start_python("bare-query", _cachegrind(args), env, work, f"http://127.0.0.1:{port}",
-                                 python=shutil.which(python) or python, cwd=REPO_ROOT)
+            child = _start("bare-query", args, env, work, f"http://127.0.0.1:{port}", REPO_ROOT, counted=True)
             return await started(child, ME_PATH, timeout=300.0)
 
         floor = await counted(bare, partial(me_requests, cookies), ends, low * 2, high * 2)

@@ -78,7 +78,7 @@ class ReadLane:
             raise
         if self._pool is pool and not self._pool_awaited(pool):
             self._give(conn)
-        else:  # a write waits for the pool, or the pool closed meanwhile and waits for it
+        else:  # someone waits for the pool (see _pool_awaited), or the pool closed meanwhile and waits for it
             await self._leave(pool, conn)
         return row
 
@@ -88,7 +88,7 @@ class ReadLane:
         while self.idle:
             conn = self._pop()
             if is_open(conn):
-                self.held -= 1  # the pool's again once the write releases it
+                self.held -= 1  # out of the lane while the write runs (release may put it back)
                 return conn
             await self._leave(pool, conn, broken=True)
         self.writers += 1
